@@ -1,0 +1,47 @@
+//! # camlink
+//!
+//! camlink lets video management software (VMS/NVR) talk to IP cameras: ONVIF control over
+//! HTTP/HTTPS, RTSP/RTP media, discovery, and mock cameras for integration tests.
+//!
+//! The crate is built as a pure protocol core (bytes and time in, messages and frames out) with
+//! thin IO shells around it. Every fallible call returns [`Error`], whose [`ErrorKind`] tells a
+//! wrong password from a camera clock that is off, an unreachable camera, a timeout, a missing
+//! feature and a camera bug.
+//!
+//! ```
+//! use camlink::auth::{Credentials, HttpAuth};
+//! use camlink::ErrorKind;
+//!
+//! // Credentials apart from the URL: passwords with `@ : / % #` just work, and never print.
+//! let creds = Credentials::new("admin", "p@ss:w/rd#1");
+//! assert_eq!(format!("{creds:?}"), r#"Credentials { username: "admin", password: "***" }"#);
+//!
+//! // Answer a camera's digest challenge; a second refusal on the same nonce is "unauthorized".
+//! let mut auth = HttpAuth::new(Some(creds));
+//! auth.on_unauthorized([r#"Digest realm="IP Camera", nonce="4e6f6e6365", qop="auth""#])?;
+//! let header = auth.authorization("DESCRIBE", "rtsp://192.0.2.10/Streaming/Channels/101", b"");
+//! assert!(header.unwrap().contains(r#"qop="auth""#));
+//! let refused = auth.on_unauthorized([r#"Digest realm="IP Camera", nonce="4e6f6e6365""#]);
+//! assert_eq!(refused.unwrap_err().kind(), &ErrorKind::Unauthorized);
+//! # Ok::<(), camlink::Error>(())
+//! ```
+//!
+//! ## Ports
+//!
+//! | what | default | where to change it |
+//! |---|---|---|
+//! | ONVIF over HTTP / HTTPS | 80 / 443 | the device URL (`host:port` or a full URL) |
+//! | RTSP / RTSPS | 554 / 322 | the stream URL |
+//! | WS-Discovery | UDP 3702, group 239.255.255.250 | discovery options |
+//! | mDNS | UDP 5353 | discovery options |
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod auth;
+pub mod datetime;
+mod error;
+pub mod redact;
+mod xmlutil;
+
+pub use error::{Error, ErrorKind, Result};
