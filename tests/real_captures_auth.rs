@@ -1,27 +1,12 @@
-//! Runs camlink's parsers over the real-camera captures in `../shared/real-cameras`.
+//! Runs camlink's authentication parsers over the real-camera captures in `../shared/real-cameras`.
 //!
 //! The folder is not part of this repository (the captures are others' work). Point
 //! `CAMLINK_REAL_CAPTURES` at it to run these tests; `.ci/run` does, and there a missing folder
 //! is a failure. Without the variable the tests say so and pass (a developer without the set).
 
-use std::path::PathBuf;
+mod common;
 
 use camlink::auth::{DigestChallenge, parse_challenges};
-
-/// The captures folder, `None` (with a note) when the variable is unset.
-fn captures() -> Option<PathBuf> {
-    let Some(dir) = std::env::var_os("CAMLINK_REAL_CAPTURES") else {
-        eprintln!("CAMLINK_REAL_CAPTURES is not set: real-capture tests skipped");
-        return None;
-    };
-    let dir = PathBuf::from(dir);
-    assert!(
-        dir.join("MANIFEST.md").is_file(),
-        "CAMLINK_REAL_CAPTURES={} does not hold the real-camera captures",
-        dir.display()
-    );
-    Some(dir)
-}
 
 /// Header values of `name` (case-insensitive) in an RTSP/HTTP response transcript.
 fn header_values(text: &str, name: &str) -> Vec<String> {
@@ -35,10 +20,11 @@ fn header_values(text: &str, name: &str) -> Vec<String> {
 
 #[test]
 fn every_captured_challenge_parses() {
-    let Some(dir) = captures() else { return };
+    let Some(dir) = common::real_captures() else {
+        return;
+    };
     let mut seen = 0;
-    for entry in std::fs::read_dir(dir.join("rtsp")).expect("rtsp folder") {
-        let path = entry.expect("entry").path();
+    for path in common::capture_files(&dir, "rtsp") {
         let bytes = std::fs::read(&path).expect("read capture");
         let text = String::from_utf8_lossy(&bytes);
         let values = header_values(&text, "WWW-Authenticate");
