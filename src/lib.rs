@@ -41,6 +41,8 @@
 pub mod auth;
 pub mod datetime;
 mod error;
+#[cfg(feature = "mock")]
+pub mod mock;
 pub mod redact;
 mod xmlutil;
 

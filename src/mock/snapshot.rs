@@ -1,0 +1,152 @@
+//! Snapshots for the mock camera: a real JPEG image of a generated test pattern (colour bars)
+//! with the camera name and the time written on it in a small built-in bitmap font.
+
+use crate::error::{Error, ErrorKind, Result};
+
+/// Encodes a `width`×`height` test pattern with `lines` of text as a baseline JPEG.
+pub fn test_pattern_jpeg(width: u16, height: u16, lines: &[String]) -> Result<Vec<u8>> {
+    if width < 16 || height < 16 {
+        return Err(Error::invalid_input("snapshot size must be at least 16x16"));
+    }
+    let (w, h) = (width as usize, height as usize);
+    let mut rgb = vec![0u8; w * h * 3];
+    const BARS: [[u8; 3]; 8] = [
+        [235, 235, 235],
+        [235, 235, 16],
+        [16, 235, 235],
+        [16, 235, 16],
+        [235, 16, 235],
+        [235, 16, 16],
+        [16, 16, 235],
+        [16, 16, 16],
+    ];
+    for y in 0..h {
+        for x in 0..w {
+            let c = BARS[x * BARS.len() / w];
+            let p = (y * w + x) * 3;
+            rgb[p..p + 3].copy_from_slice(&c);
+        }
+    }
+    // A dark band at the bottom with the text.
+    let scale = (w / 160).clamp(1, 4);
+    let line_h = 9 * scale;
+    let band = (lines.len() * line_h + 2 * scale).min(h);
+    for y in h - band..h {
+        for x in 0..w {
+            let p = (y * w + x) * 3;
+            rgb[p..p + 3].copy_from_slice(&[0, 0, 0]);
+        }
+    }
+    for (n, line) in lines.iter().enumerate() {
+        let top = h - band + scale + n * line_h;
+        draw_text(&mut rgb, w, h, 2 * scale, top, scale, line);
+    }
+    let mut out = Vec::with_capacity(w * h / 4);
+    let encoder = jpeg_encoder::Encoder::new(&mut out, 85);
+    encoder
+        .encode(&rgb, width, height, jpeg_encoder::ColorType::Rgb)
+        .map_err(|e| Error::new(ErrorKind::Io, format!("JPEG encoding failed: {e}")))?;
+    Ok(out)
+}
+
+fn draw_text(
+    rgb: &mut [u8],
+    w: usize,
+    h: usize,
+    left: usize,
+    top: usize,
+    scale: usize,
+    text: &str,
+) {
+    let mut x0 = left;
+    for ch in text.chars() {
+        let glyph = glyph(ch.to_ascii_uppercase());
+        for (row, bits) in glyph.iter().enumerate() {
+            for col in 0..5 {
+                if bits & (0x10 >> col) == 0 {
+                    continue;
+                }
+                for dy in 0..scale {
+                    for dx in 0..scale {
+                        let (x, y) = (x0 + col * scale + dx, top + row * scale + dy);
+                        if x < w && y < h {
+                            let p = (y * w + x) * 3;
+                            rgb[p..p + 3].copy_from_slice(&[255, 255, 255]);
+                        }
+                    }
+                }
+            }
+        }
+        x0 += 6 * scale;
+        if x0 >= w {
+            break;
+        }
+    }
+}
+
+/// 5×7 glyphs, one byte per row (low five bits, MSB left). Unknown characters are a box.
+fn glyph(c: char) -> [u8; 7] {
+    match c {
+        '0' => [0x0e, 0x11, 0x13, 0x15, 0x19, 0x11, 0x0e],
+        '1' => [0x04, 0x0c, 0x04, 0x04, 0x04, 0x04, 0x0e],
+        '2' => [0x0e, 0x11, 0x01, 0x02, 0x04, 0x08, 0x1f],
+        '3' => [0x1f, 0x02, 0x04, 0x02, 0x01, 0x11, 0x0e],
+        '4' => [0x02, 0x06, 0x0a, 0x12, 0x1f, 0x02, 0x02],
+        '5' => [0x1f, 0x10, 0x1e, 0x01, 0x01, 0x11, 0x0e],
+        '6' => [0x06, 0x08, 0x10, 0x1e, 0x11, 0x11, 0x0e],
+        '7' => [0x1f, 0x01, 0x02, 0x04, 0x08, 0x08, 0x08],
+        '8' => [0x0e, 0x11, 0x11, 0x0e, 0x11, 0x11, 0x0e],
+        '9' => [0x0e, 0x11, 0x11, 0x0f, 0x01, 0x02, 0x0c],
+        'A' => [0x0e, 0x11, 0x11, 0x1f, 0x11, 0x11, 0x11],
+        'B' => [0x1e, 0x11, 0x11, 0x1e, 0x11, 0x11, 0x1e],
+        'C' => [0x0e, 0x11, 0x10, 0x10, 0x10, 0x11, 0x0e],
+        'D' => [0x1c, 0x12, 0x11, 0x11, 0x11, 0x12, 0x1c],
+        'E' => [0x1f, 0x10, 0x10, 0x1e, 0x10, 0x10, 0x1f],
+        'F' => [0x1f, 0x10, 0x10, 0x1e, 0x10, 0x10, 0x10],
+        'G' => [0x0e, 0x11, 0x10, 0x17, 0x11, 0x11, 0x0f],
+        'H' => [0x11, 0x11, 0x11, 0x1f, 0x11, 0x11, 0x11],
+        'I' => [0x0e, 0x04, 0x04, 0x04, 0x04, 0x04, 0x0e],
+        'J' => [0x07, 0x02, 0x02, 0x02, 0x02, 0x12, 0x0c],
+        'K' => [0x11, 0x12, 0x14, 0x18, 0x14, 0x12, 0x11],
+        'L' => [0x10, 0x10, 0x10, 0x10, 0x10, 0x10, 0x1f],
+        'M' => [0x11, 0x1b, 0x15, 0x15, 0x11, 0x11, 0x11],
+        'N' => [0x11, 0x11, 0x19, 0x15, 0x13, 0x11, 0x11],
+        'O' => [0x0e, 0x11, 0x11, 0x11, 0x11, 0x11, 0x0e],
+        'P' => [0x1e, 0x11, 0x11, 0x1e, 0x10, 0x10, 0x10],
+        'Q' => [0x0e, 0x11, 0x11, 0x11, 0x15, 0x12, 0x0d],
+        'R' => [0x1e, 0x11, 0x11, 0x1e, 0x14, 0x12, 0x11],
+        'S' => [0x0f, 0x10, 0x10, 0x0e, 0x01, 0x01, 0x1e],
+        'T' => [0x1f, 0x04, 0x04, 0x04, 0x04, 0x04, 0x04],
+        'U' => [0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x0e],
+        'V' => [0x11, 0x11, 0x11, 0x11, 0x11, 0x0a, 0x04],
+        'W' => [0x11, 0x11, 0x11, 0x15, 0x15, 0x15, 0x0a],
+        'X' => [0x11, 0x11, 0x0a, 0x04, 0x0a, 0x11, 0x11],
+        'Y' => [0x11, 0x11, 0x11, 0x0a, 0x04, 0x04, 0x04],
+        'Z' => [0x1f, 0x01, 0x02, 0x04, 0x08, 0x10, 0x1f],
+        ' ' => [0; 7],
+        ':' => [0x00, 0x0c, 0x0c, 0x00, 0x0c, 0x0c, 0x00],
+        '-' => [0x00, 0x00, 0x00, 0x1f, 0x00, 0x00, 0x00],
+        '.' => [0x00, 0x00, 0x00, 0x00, 0x00, 0x0c, 0x0c],
+        '/' => [0x00, 0x01, 0x02, 0x04, 0x08, 0x10, 0x00],
+        '_' => [0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x1f],
+        _ => [0x1f, 0x11, 0x11, 0x11, 0x11, 0x11, 0x1f],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn produces_a_jpeg_file() {
+        let j =
+            test_pattern_jpeg(320, 180, &["CAM-1".into(), "2026-11-21T02:00:00Z".into()]).unwrap();
+        assert_eq!(&j[..2], &[0xff, 0xd8]);
+        assert_eq!(&j[j.len() - 2..], &[0xff, 0xd9]);
+        assert!(j.len() > 1000);
+        // The text changes the image.
+        let other = test_pattern_jpeg(320, 180, &["CAM-2".into()]).unwrap();
+        assert_ne!(j, other);
+        assert!(test_pattern_jpeg(8, 8, &[]).is_err());
+    }
+}
