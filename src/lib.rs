@@ -41,6 +41,7 @@
 pub mod auth;
 pub mod datetime;
 mod error;
+pub mod onvif;
 pub mod redact;
 mod xmlutil;
 
