@@ -25,6 +25,11 @@
 //! ```
 
 pub mod device;
+pub mod events;
+pub mod imaging;
+pub mod media;
+pub mod media2;
+pub mod ptz;
 pub mod soap;
 pub mod xml;
 
@@ -40,6 +45,9 @@ pub struct Call {
     pub body: String,
     /// Whether sending it twice is harmless (Get* operations); the client retries only these.
     pub idempotent: bool,
+    /// Whether the request needs WS-Addressing headers (`Action`, `To`, reference parameters):
+    /// the event service's subscription operations.
+    pub addressing: bool,
 }
 
 impl Call {
@@ -56,6 +64,7 @@ impl Call {
             action: format!("{service_ns}/{op}"),
             body,
             idempotent: op.starts_with("Get"),
+            addressing: false,
         }
     }
 }
@@ -114,7 +123,6 @@ pub(crate) fn child_num<T: std::str::FromStr>(el: &Element, ns: &str, name: &str
 }
 
 /// A float child (accepts `1e-3`, `.5`).
-#[allow(dead_code)]
 pub(crate) fn child_f64(el: &Element, ns: &str, name: &str) -> Option<f64> {
     child_num::<f64>(el, ns, name).filter(|v| v.is_finite())
 }

@@ -141,6 +141,46 @@ impl Element {
         walk(self, &|e| e.is(ns, name)).or_else(|| walk(self, &|e| e.name == name))
     }
 
+    /// Serialises the element back to XML, each element declaring its own namespace (used to
+    /// echo WS-Addressing reference parameters verbatim in meaning).
+    pub fn to_xml(&self) -> String {
+        let mut out = String::new();
+        self.write_xml(&mut out);
+        out
+    }
+
+    fn write_xml(&self, out: &mut String) {
+        use crate::xmlutil::escape;
+        out.push('<');
+        out.push_str(&self.name);
+        match &self.ns {
+            Some(ns) => {
+                out.push_str(" xmlns=\"");
+                out.push_str(&escape(ns));
+                out.push('"');
+            }
+            None => out.push_str(" xmlns=\"\""),
+        }
+        for (i, a) in self.attributes.iter().enumerate() {
+            out.push(' ');
+            if let Some(ns) = &a.ns {
+                out.push_str(&format!("xmlns:a{i}=\"{}\" a{i}:", escape(ns)));
+            }
+            out.push_str(&a.name);
+            out.push_str("=\"");
+            out.push_str(&escape(&a.value));
+            out.push('"');
+        }
+        out.push('>');
+        out.push_str(&escape(&self.text));
+        for c in &self.children {
+            c.write_xml(out);
+        }
+        out.push_str("</");
+        out.push_str(&self.name);
+        out.push('>');
+    }
+
     /// The first child element, whatever its name.
     pub fn first_child(&self) -> Option<&Element> {
         self.children.first()
@@ -336,6 +376,17 @@ mod tests {
         let doc = br#"<?xml version="1.0"?><!DOCTYPE r [<!ENTITY xxe SYSTEM "file:///etc/passwd">]><r>&xxe;</r>"#;
         let root = parse(doc).unwrap();
         assert_eq!(root.text, "&xxe;");
+    }
+
+    #[test]
+    fn serialises_back_with_namespaces() {
+        let doc = br#"<a:Sub xmlns:a="urn:x" xmlns:b="urn:y" b:k="1&amp;2">id&lt;7</a:Sub>"#;
+        let root = parse(doc).unwrap();
+        let again = parse(root.to_xml().as_bytes()).unwrap();
+        assert_eq!(again.ns.as_deref(), Some("urn:x"));
+        assert_eq!(again.text, "id<7");
+        assert_eq!(again.attributes[0].ns.as_deref(), Some("urn:y"));
+        assert_eq!(again.attr("k"), Some("1&2"));
     }
 
     #[test]
