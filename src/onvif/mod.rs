@@ -29,6 +29,7 @@ pub mod events;
 pub mod imaging;
 pub mod media;
 pub mod media2;
+pub mod policy;
 pub mod ptz;
 pub mod soap;
 pub mod xml;
