@@ -43,6 +43,7 @@ pub mod datetime;
 mod error;
 #[cfg(feature = "mock")]
 pub mod mock;
+pub mod onvif;
 pub mod redact;
 mod xmlutil;
 

@@ -187,6 +187,8 @@ pub(crate) struct Shared {
     pub(crate) epoch: watch::Sender<u64>,
     pub(crate) shutdown: watch::Sender<bool>,
     pub(crate) requests: AtomicU64,
+    /// Listeners closed by a reboot and not bound again yet.
+    pub(crate) listeners_down: std::sync::atomic::AtomicUsize,
     /// The camera clock's offset from real time (seconds); SetSystemDateAndTime changes it.
     pub(crate) clock_offset: AtomicI64,
     /// ONVIF state: PTZ head, presets, imaging settings, event subscriptions, hostname.
@@ -376,6 +378,7 @@ impl MockCamera {
             epoch,
             shutdown,
             requests: AtomicU64::new(0),
+            listeners_down: std::sync::atomic::AtomicUsize::new(0),
             clock_offset: AtomicI64::new(config_clock_offset),
             onvif: Mutex::new(super::onvif_state::OnvifState::new(&config_profiles_for_state)),
             events_notify: tokio::sync::Notify::new(),
@@ -526,6 +529,13 @@ pub(crate) async fn reboot_shared(s: &Shared, down_for: Duration) {
     lock(&s.digest).expire_all();
     s.up.store(true, Ordering::SeqCst);
     s.epoch.send_modify(|e| *e += 1);
+    // Return once every port accepts connections again (bounded).
+    for _ in 0..400 {
+        if s.listeners_down.load(Ordering::SeqCst) == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
 }
 
 async fn bind_tcp(ip: IpAddr, port: u16, what: &str) -> Result<TcpListener> {
@@ -567,7 +577,10 @@ async fn accept_loop(shared: Arc<Shared>, listener: TcpListener, service: Servic
             }
             if shared.up.load(Ordering::SeqCst) {
                 match TcpListener::bind(addr).await {
-                    Ok(l) => listener = Some(l),
+                    Ok(l) => {
+                        listener = Some(l);
+                        shared.listeners_down.fetch_sub(1, Ordering::SeqCst);
+                    }
                     Err(e) => {
                         tracing::warn!(%addr, error = %e, "mock camera: rebind after reboot failed");
                         return;
@@ -581,6 +594,7 @@ async fn accept_loop(shared: Arc<Shared>, listener: TcpListener, service: Servic
             _ = epoch.changed() => {
                 if !shared.up.load(Ordering::SeqCst) {
                     listener = None;
+                    shared.listeners_down.fetch_add(1, Ordering::SeqCst);
                 }
                 continue;
             }
