@@ -42,6 +42,7 @@ pub mod auth;
 pub mod datetime;
 mod error;
 pub mod redact;
+pub mod rtsp;
 mod xmlutil;
 
 pub use error::{Error, ErrorKind, Result};
