@@ -417,6 +417,23 @@ impl Response {
         self.headers.get_all(names::WWW_AUTHENTICATE)
     }
 
+    /// The base URL for the SDP's control URLs: `Content-Base`, else `Content-Location`
+    /// (both resolved against `request_url`, so a value without a scheme works), else
+    /// `request_url`. An unusable header is skipped (and logged).
+    pub fn base_url(&self, request_url: &url::Url) -> url::Url {
+        for name in [names::CONTENT_BASE, names::CONTENT_LOCATION] {
+            if let Some(v) = self.headers.get(name) {
+                match super::headers::resolve_base(v, request_url) {
+                    Ok(u) => return u,
+                    Err(e) => {
+                        tracing::debug!(header = name, error = %e, "unusable base URL header")
+                    }
+                }
+            }
+        }
+        request_url.clone()
+    }
+
     /// Whether the status is 2xx.
     pub fn is_success(&self) -> bool {
         (200..300).contains(&self.status)
