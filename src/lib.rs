@@ -45,6 +45,7 @@ mod error;
 pub mod mock;
 pub mod onvif;
 pub mod redact;
+pub mod rtsp;
 mod xmlutil;
 
 pub use error::{Error, ErrorKind, Result};
