@@ -39,9 +39,11 @@
 #![warn(missing_docs)]
 
 pub mod auth;
+pub mod codec;
 pub mod datetime;
 mod error;
 pub mod redact;
+pub mod rtp;
 mod xmlutil;
 
 pub use error::{Error, ErrorKind, Result};
