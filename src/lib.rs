@@ -39,6 +39,7 @@
 #![warn(missing_docs)]
 
 pub mod auth;
+pub mod codec;
 pub mod datetime;
 mod error;
 #[cfg(feature = "mock")]
@@ -46,6 +47,7 @@ pub mod mock;
 pub mod onvif;
 pub mod redact;
 pub mod rtsp;
+pub mod rtp;
 mod xmlutil;
 
 pub use error::{Error, ErrorKind, Result};

@@ -1,0 +1,240 @@
+//! NAL unit plumbing shared by H.264 and H.265: Annex B / length-prefixed splitting and the
+//! access-unit buffer that depacketizers write into.
+
+use std::ops::Range;
+
+use bytes::{BufMut, Bytes, BytesMut};
+
+use super::MAX_FRAME_LEN;
+use crate::{Error, Result};
+
+/// How NAL units are delimited in a frame.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum NalFormat {
+    /// Each NAL unit preceded by the start code `00 00 00 01` (what `.h264` files and most
+    /// decoders' parsers take).
+    #[default]
+    AnnexB,
+    /// Each NAL unit preceded by its length as 4 big-endian bytes (AVCC / HVCC, what MP4 and
+    /// most hardware decoders take).
+    LengthPrefixed,
+}
+
+/// Position of the next `00 00 01` at or after `from`.
+pub(crate) fn find_start_code(d: &[u8], from: usize) -> Option<usize> {
+    let mut i = from;
+    while let Some(w) = d.get(i..i + 3) {
+        if w[2] > 1 {
+            i += 3;
+        } else if w == [0, 0, 1] {
+            return Some(i);
+        } else {
+            i += 1;
+        }
+    }
+    None
+}
+
+fn trim_trailing_zeros(mut nal: &[u8]) -> &[u8] {
+    while let [rest @ .., 0] = nal {
+        nal = rest;
+    }
+    nal
+}
+
+/// The NAL units of an Annex B byte stream (start codes removed, trailing zero bytes trimmed,
+/// empty units skipped). Bytes before the first start code count as a NAL unit.
+pub fn split_annex_b(data: &[u8]) -> impl Iterator<Item = &[u8]> {
+    let mut pos = 0usize;
+    std::iter::from_fn(move || {
+        loop {
+            if pos >= data.len() {
+                return None;
+            }
+            let start = match find_start_code(data, pos) {
+                Some(sc)
+                    if sc == pos
+                        || data.get(pos..sc).is_some_and(|b| b.iter().all(|&x| x == 0)) =>
+                {
+                    sc + 3
+                }
+                _ => pos,
+            };
+            let end = find_start_code(data, start).unwrap_or(data.len());
+            pos = end;
+            let nal = trim_trailing_zeros(data.get(start..end).unwrap_or_default());
+            if !nal.is_empty() {
+                return Some(nal);
+            }
+        }
+    })
+}
+
+/// The NAL units of a buffer of 4-byte length-prefixed units.
+pub fn split_length_prefixed(data: &[u8]) -> Result<Vec<&[u8]>> {
+    let mut out = Vec::new();
+    let mut pos = 0usize;
+    while pos < data.len() {
+        let Some(len) = data.get(pos..pos + 4) else {
+            return Err(Error::malformed("truncated NAL length prefix", pos, data));
+        };
+        let len = u32::from_be_bytes([len[0], len[1], len[2], len[3]]) as usize;
+        let Some(nal) = data.get(pos + 4..(pos + 4).saturating_add(len)) else {
+            return Err(Error::malformed(
+                "NAL length runs past the frame",
+                pos,
+                data,
+            ));
+        };
+        if !nal.is_empty() {
+            out.push(nal);
+        }
+        pos += 4 + len;
+    }
+    Ok(out)
+}
+
+/// The NAL units of a frame in the given format.
+pub fn split_nals(data: &[u8], format: NalFormat) -> Result<Vec<&[u8]>> {
+    match format {
+        NalFormat::AnnexB => Ok(split_annex_b(data).collect()),
+        NalFormat::LengthPrefixed => split_length_prefixed(data),
+    }
+}
+
+/// An access unit being assembled, in the output format, in one growing buffer.
+///
+/// The buffer is split off when the unit is done; once the caller drops the previous frame the
+/// allocation is reclaimed, so the steady state allocates nothing.
+#[derive(Debug)]
+pub(crate) struct AuBuffer {
+    buf: BytesMut,
+    format: NalFormat,
+    nal_start: Option<usize>,
+    largest: usize,
+}
+
+/// Most bytes reserved up front for an access unit.
+const MAX_RESERVE: usize = 2 * 1024 * 1024;
+
+impl AuBuffer {
+    pub(crate) fn new(format: NalFormat) -> Self {
+        AuBuffer {
+            buf: BytesMut::new(),
+            format,
+            nal_start: None,
+            largest: 4096,
+        }
+    }
+    pub(crate) fn is_empty(&self) -> bool {
+        self.buf.is_empty()
+    }
+    pub(crate) fn in_nal(&self) -> bool {
+        self.nal_start.is_some()
+    }
+    /// Starts a NAL unit; its header bytes follow through [`extend`](Self::extend).
+    pub(crate) fn begin_nal(&mut self) -> Result<()> {
+        if self.buf.is_empty() {
+            self.buf.reserve(self.largest);
+        }
+        self.nal_start = Some(self.buf.len());
+        self.extend(&[0, 0, 0, 1])
+    }
+    pub(crate) fn extend(&mut self, data: &[u8]) -> Result<()> {
+        if self.buf.len().saturating_add(data.len()) > MAX_FRAME_LEN {
+            return Err(Error::limit("access unit", MAX_FRAME_LEN));
+        }
+        self.buf.put_slice(data);
+        Ok(())
+    }
+    /// Ends the NAL unit begun last; returns the range of its bytes (without prefix), or `None`
+    /// when it was empty (then it is removed).
+    pub(crate) fn end_nal(&mut self) -> Option<Range<usize>> {
+        let start = self.nal_start.take()?;
+        let body = start + 4;
+        let len = self.buf.len().checked_sub(body)?;
+        if len == 0 {
+            self.buf.truncate(start);
+            return None;
+        }
+        if self.format == NalFormat::LengthPrefixed {
+            let l = (len as u32).to_be_bytes();
+            if let Some(p) = self.buf.get_mut(start..body) {
+                p.copy_from_slice(&l);
+            }
+        }
+        Some(body..self.buf.len())
+    }
+    /// Drops an unfinished NAL unit.
+    pub(crate) fn abort_nal(&mut self) {
+        if let Some(start) = self.nal_start.take() {
+            self.buf.truncate(start);
+        }
+    }
+    pub(crate) fn bytes(&self, r: Range<usize>) -> &[u8] {
+        self.buf.get(r).unwrap_or_default()
+    }
+    /// Adds whole NAL units from a payload that should hold one, splitting on Annex B start
+    /// codes some cameras leave inside RTP payloads. Calls `seen` with each added unit's range.
+    pub(crate) fn add_nals(
+        &mut self,
+        data: &[u8],
+        mut seen: impl FnMut(&mut Self, Range<usize>),
+    ) -> Result<()> {
+        if find_start_code(data, 0).is_none() {
+            let nal = data;
+            self.begin_nal()?;
+            self.extend(nal)?;
+            if let Some(r) = self.end_nal() {
+                seen(self, r);
+            }
+            return Ok(());
+        }
+        tracing::trace!("Annex B start code inside an RTP payload; split");
+        for nal in split_annex_b(data) {
+            self.begin_nal()?;
+            self.extend(nal)?;
+            if let Some(r) = self.end_nal() {
+                seen(self, r);
+            }
+        }
+        Ok(())
+    }
+    /// Hands out the assembled unit and empties the buffer.
+    pub(crate) fn finish(&mut self) -> Bytes {
+        self.nal_start = None;
+        self.largest = self.largest.max(self.buf.len()).min(MAX_RESERVE);
+        self.buf.split().freeze()
+    }
+    pub(crate) fn clear(&mut self) {
+        self.nal_start = None;
+        self.buf.clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn annex_b_split_handles_3_and_4_byte_codes_and_leading_junk() {
+        let d = [
+            0, 0, 0, 1, 0x67, 1, 2, 0, 0, 1, 0x68, 3, 0, 0, 0, 0, 1, 0x65, 4,
+        ];
+        let v: Vec<&[u8]> = split_annex_b(&d).collect();
+        assert_eq!(v, vec![&[0x67, 1, 2][..], &[0x68, 3], &[0x65, 4]]);
+        let v: Vec<&[u8]> = split_annex_b(&[0x41, 9, 0, 0, 1, 0x41, 8]).collect();
+        assert_eq!(v, vec![&[0x41, 9][..], &[0x41, 8]]);
+        assert_eq!(split_annex_b(&[0, 0, 1]).count(), 0);
+    }
+
+    #[test]
+    fn length_prefixed_split_rejects_truncation() {
+        assert_eq!(
+            split_length_prefixed(&[0, 0, 0, 2, 9, 9, 0, 0, 0, 1, 7]).unwrap(),
+            vec![&[9, 9][..], &[7]]
+        );
+        assert!(split_length_prefixed(&[0, 0, 0, 5, 1]).is_err());
+        assert!(split_length_prefixed(&[0, 0]).is_err());
+    }
+}

@@ -1,0 +1,364 @@
+//! The RTP fixed header, CSRC list, header extension and padding (RFC 3550 §5.1, §5.3.1).
+//!
+//! [`RtpPacket`] is a zero-copy view over a [`Bytes`] buffer: the payload comes out as a slice
+//! of the same allocation. [`RtpPacketBuilder`] writes packets for packetizers.
+
+use bytes::{BufMut, Bytes, BytesMut};
+
+use crate::{Error, Result};
+
+/// Size of the fixed RTP header.
+pub const FIXED_HEADER_LEN: usize = 12;
+
+/// Largest RTP packet accepted or built (the largest UDP payload).
+pub const MAX_PACKET_LEN: usize = 65_535;
+
+/// A parsed RTP packet: header fields plus ranges into the original buffer.
+#[derive(Clone, PartialEq, Eq)]
+pub struct RtpPacket {
+    raw: Bytes,
+    marker: bool,
+    payload_type: u8,
+    sequence_number: u16,
+    timestamp: u32,
+    ssrc: u32,
+    csrc_count: u8,
+    extension: Option<(u16, usize, usize)>,
+    payload_start: usize,
+    payload_end: usize,
+    padding: u8,
+}
+
+impl std::fmt::Debug for RtpPacket {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RtpPacket")
+            .field("pt", &self.payload_type)
+            .field("seq", &self.sequence_number)
+            .field("ts", &self.timestamp)
+            .field("ssrc", &format_args!("{:08x}", self.ssrc))
+            .field("marker", &self.marker)
+            .field("payload_len", &self.payload().len())
+            .finish()
+    }
+}
+
+fn be16(b: &[u8], at: usize) -> Option<u16> {
+    let s = b.get(at..at.checked_add(2)?)?;
+    Some(u16::from_be_bytes([s[0], s[1]]))
+}
+
+fn be32(b: &[u8], at: usize) -> Option<u32> {
+    let s = b.get(at..at.checked_add(4)?)?;
+    Some(u32::from_be_bytes([s[0], s[1], s[2], s[3]]))
+}
+
+impl RtpPacket {
+    /// Parses one RTP packet. The payload stays in `raw` (no copy).
+    ///
+    /// Errors ([`Malformed`](crate::ErrorKind::Malformed)): a version other than 2, a header
+    /// (CSRC list, extension) longer than the packet, or padding longer than the payload.
+    pub fn parse(raw: Bytes) -> Result<RtpPacket> {
+        let b = &raw[..];
+        if b.len() > MAX_PACKET_LEN {
+            return Err(Error::limit("RTP packet", MAX_PACKET_LEN));
+        }
+        if b.len() < FIXED_HEADER_LEN {
+            return Err(Error::malformed(
+                "RTP packet shorter than its fixed header",
+                0,
+                b,
+            ));
+        }
+        let first = b[0];
+        let version = first >> 6;
+        if version != 2 {
+            return Err(Error::malformed(
+                format!("RTP version {version}, expected 2"),
+                0,
+                b,
+            ));
+        }
+        let has_padding = first & 0x20 != 0;
+        let has_extension = first & 0x10 != 0;
+        let csrc_count = first & 0x0f;
+        let marker = b[1] & 0x80 != 0;
+        let payload_type = b[1] & 0x7f;
+        let sequence_number = be16(b, 2).unwrap_or_default();
+        let timestamp = be32(b, 4).unwrap_or_default();
+        let ssrc = be32(b, 8).unwrap_or_default();
+        let mut pos = FIXED_HEADER_LEN + 4 * usize::from(csrc_count);
+        if pos > b.len() {
+            return Err(Error::malformed(
+                "RTP CSRC list runs past the packet",
+                FIXED_HEADER_LEN,
+                b,
+            ));
+        }
+        let mut extension = None;
+        if has_extension {
+            let (Some(profile), Some(words)) = (be16(b, pos), be16(b, pos + 2)) else {
+                return Err(Error::malformed("RTP header extension truncated", pos, b));
+            };
+            let start = pos + 4;
+            let end = start + 4 * usize::from(words);
+            if end > b.len() {
+                return Err(Error::malformed(
+                    "RTP header extension runs past the packet",
+                    pos,
+                    b,
+                ));
+            }
+            extension = Some((profile, start, end));
+            pos = end;
+        }
+        let mut end = b.len();
+        let mut padding = 0u8;
+        if has_padding {
+            // The last octet counts the padding octets, itself included (RFC 3550 §5.1).
+            let count = b.last().copied().unwrap_or(0);
+            if count == 0 || usize::from(count) > end - pos {
+                return Err(Error::malformed(
+                    format!("RTP padding of {count} octets does not fit the payload"),
+                    b.len() - 1,
+                    b,
+                ));
+            }
+            padding = count;
+            end -= usize::from(count);
+        }
+        Ok(RtpPacket {
+            marker,
+            payload_type,
+            sequence_number,
+            timestamp,
+            ssrc,
+            csrc_count,
+            extension,
+            payload_start: pos,
+            payload_end: end,
+            padding,
+            raw,
+        })
+    }
+
+    /// The marker bit (for video: the last packet of an access unit).
+    pub fn marker(&self) -> bool {
+        self.marker
+    }
+    /// The payload type (0..=127).
+    pub fn payload_type(&self) -> u8 {
+        self.payload_type
+    }
+    /// The 16-bit sequence number.
+    pub fn sequence_number(&self) -> u16 {
+        self.sequence_number
+    }
+    /// The 32-bit RTP timestamp.
+    pub fn timestamp(&self) -> u32 {
+        self.timestamp
+    }
+    /// The synchronization source.
+    pub fn ssrc(&self) -> u32 {
+        self.ssrc
+    }
+    /// The contributing sources.
+    pub fn csrcs(&self) -> impl Iterator<Item = u32> + '_ {
+        (0..usize::from(self.csrc_count)).filter_map(|i| be32(&self.raw, FIXED_HEADER_LEN + 4 * i))
+    }
+    /// The header extension: the profile-defined 16 bits and the extension data.
+    pub fn extension(&self) -> Option<(u16, &[u8])> {
+        let (profile, s, e) = self.extension?;
+        Some((profile, self.raw.get(s..e)?))
+    }
+    /// Number of padding octets removed from the end.
+    pub fn padding_len(&self) -> u8 {
+        self.padding
+    }
+    /// The payload (padding removed).
+    pub fn payload(&self) -> &[u8] {
+        self.raw
+            .get(self.payload_start..self.payload_end)
+            .unwrap_or_default()
+    }
+    /// The payload as a zero-copy slice of the packet buffer.
+    pub fn payload_bytes(&self) -> Bytes {
+        self.raw.slice(self.payload_start..self.payload_end)
+    }
+    /// The whole packet as received.
+    pub fn raw(&self) -> &Bytes {
+        &self.raw
+    }
+}
+
+/// Builds RTP packets (strictly: version 2, header fields as given).
+#[derive(Debug, Clone)]
+pub struct RtpPacketBuilder {
+    payload_type: u8,
+    sequence_number: u16,
+    timestamp: u32,
+    ssrc: u32,
+    marker: bool,
+    csrcs: Vec<u32>,
+    extension: Option<(u16, Vec<u8>)>,
+    padding: u8,
+}
+
+impl RtpPacketBuilder {
+    /// A builder for a packet with these header fields (marker clear, no CSRC, no extension).
+    pub fn new(payload_type: u8, sequence_number: u16, timestamp: u32, ssrc: u32) -> Self {
+        RtpPacketBuilder {
+            payload_type,
+            sequence_number,
+            timestamp,
+            ssrc,
+            marker: false,
+            csrcs: Vec::new(),
+            extension: None,
+            padding: 0,
+        }
+    }
+    /// Sets the marker bit.
+    pub fn marker(mut self, marker: bool) -> Self {
+        self.marker = marker;
+        self
+    }
+    /// Adds contributing sources (at most 15).
+    pub fn csrcs(mut self, csrcs: &[u32]) -> Self {
+        self.csrcs = csrcs.to_vec();
+        self
+    }
+    /// Adds a header extension; `data` is zero-padded to a multiple of 4 octets.
+    pub fn extension(mut self, profile: u16, data: &[u8]) -> Self {
+        self.extension = Some((profile, data.to_vec()));
+        self
+    }
+    /// Adds `n` padding octets at the end (0 for none).
+    pub fn padding(mut self, n: u8) -> Self {
+        self.padding = n;
+        self
+    }
+
+    /// Writes the header (everything before the payload) into `out`.
+    pub fn write_header(&self, out: &mut BytesMut) -> Result<()> {
+        if self.payload_type > 127 {
+            return Err(Error::invalid_input("RTP payload type above 127"));
+        }
+        if self.csrcs.len() > 15 {
+            return Err(Error::invalid_input("more than 15 CSRCs"));
+        }
+        let mut first = 0x80 | self.csrcs.len() as u8;
+        if self.padding > 0 {
+            first |= 0x20;
+        }
+        if self.extension.is_some() {
+            first |= 0x10;
+        }
+        out.put_u8(first);
+        out.put_u8(self.payload_type | if self.marker { 0x80 } else { 0 });
+        out.put_u16(self.sequence_number);
+        out.put_u32(self.timestamp);
+        out.put_u32(self.ssrc);
+        for c in &self.csrcs {
+            out.put_u32(*c);
+        }
+        if let Some((profile, data)) = &self.extension {
+            let words = data.len().div_ceil(4);
+            let words = u16::try_from(words)
+                .map_err(|_| Error::invalid_input("RTP header extension too long"))?;
+            out.put_u16(*profile);
+            out.put_u16(words);
+            out.put_slice(data);
+            out.put_bytes(0, usize::from(words) * 4 - data.len());
+        }
+        Ok(())
+    }
+
+    /// Writes the whole packet (header, payload parts in order, padding) into `out`.
+    pub fn write(&self, out: &mut BytesMut, payload: &[&[u8]]) -> Result<()> {
+        let start = out.len();
+        self.write_header(out)?;
+        for p in payload {
+            out.put_slice(p);
+        }
+        if self.padding > 0 {
+            out.put_bytes(0, usize::from(self.padding) - 1);
+            out.put_u8(self.padding);
+        }
+        if out.len() - start > MAX_PACKET_LEN {
+            out.truncate(start);
+            return Err(Error::limit("RTP packet", MAX_PACKET_LEN));
+        }
+        Ok(())
+    }
+
+    /// Builds the packet with this payload.
+    pub fn build(&self, payload: &[u8]) -> Result<Bytes> {
+        let mut out = BytesMut::with_capacity(FIXED_HEADER_LEN + payload.len() + 16);
+        self.write(&mut out, &[payload])?;
+        Ok(out.freeze())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ErrorKind;
+
+    #[test]
+    fn parses_fixed_header_fields() {
+        // V=2, M=1, PT=96, seq=0x1234, ts=0xdeadbeef, ssrc=0x01020304, payload "abc".
+        let raw = Bytes::from_static(&[
+            0x80, 0xe0, 0x12, 0x34, 0xde, 0xad, 0xbe, 0xef, 1, 2, 3, 4, b'a', b'b', b'c',
+        ]);
+        let p = RtpPacket::parse(raw).unwrap();
+        assert!(p.marker());
+        assert_eq!(p.payload_type(), 96);
+        assert_eq!(p.sequence_number(), 0x1234);
+        assert_eq!(p.timestamp(), 0xdead_beef);
+        assert_eq!(p.ssrc(), 0x0102_0304);
+        assert_eq!(p.payload(), b"abc");
+        assert_eq!(p.csrcs().count(), 0);
+        assert!(p.extension().is_none());
+    }
+
+    #[test]
+    fn csrc_extension_and_padding_round_trip() {
+        let wire = RtpPacketBuilder::new(8, 65535, 7, 9)
+            .csrcs(&[0xaabbccdd, 0x11223344])
+            .extension(0xbede, &[1, 2, 3, 4, 5])
+            .padding(3)
+            .build(b"hello")
+            .unwrap();
+        let p = RtpPacket::parse(wire.clone()).unwrap();
+        assert_eq!(p.csrcs().collect::<Vec<_>>(), vec![0xaabbccdd, 0x11223344]);
+        assert_eq!(p.extension(), Some((0xbede, &[1, 2, 3, 4, 5, 0, 0, 0][..])));
+        assert_eq!(p.padding_len(), 3);
+        assert_eq!(p.payload(), b"hello");
+        // Zero copy: the payload is a slice of the same buffer.
+        assert_eq!(p.payload_bytes().as_ptr(), wire[wire.len() - 8..].as_ptr());
+    }
+
+    #[test]
+    fn rejects_bad_version_and_truncation() {
+        for bad in [
+            &[0x40u8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0][..],
+            &[0x80, 0, 0][..],
+            &[0x81, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0][..],
+            &[0x90, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xbe, 0xde, 0, 9][..],
+            &[0xa0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 9][..],
+            &[0xa0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0][..],
+        ] {
+            let e = RtpPacket::parse(Bytes::copy_from_slice(bad)).unwrap_err();
+            assert_eq!(e.kind(), &ErrorKind::Malformed, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn padding_may_eat_the_whole_payload() {
+        let p = RtpPacket::parse(Bytes::from_static(&[
+            0xa0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 3,
+        ]))
+        .unwrap();
+        assert!(p.payload().is_empty());
+    }
+}

@@ -1,0 +1,249 @@
+//! A bounded reorder buffer for RTP over UDP.
+//!
+//! Packets go in with [`push`](ReorderBuffer::push) in arrival order and come out of
+//! [`pop`](ReorderBuffer::pop) in sequence order. A missing packet is waited for until either
+//! `depth` later packets are buffered or `max_delay` has passed since the oldest buffered one
+//! arrived; then it is declared lost and the gap is reported on the next packet out. Time is
+//! passed in; the IO shell sleeps until [`next_deadline`](ReorderBuffer::next_deadline).
+//!
+//! ```
+//! use std::time::{Duration, Instant};
+//! use bytes::Bytes;
+//! use camlink::rtp::{ReorderBuffer, RtpPacket, RtpPacketBuilder};
+//!
+//! let pkt = |seq| RtpPacket::parse(RtpPacketBuilder::new(96, seq, 0, 1).build(b"x").unwrap()).unwrap();
+//! let now = Instant::now();
+//! let mut rb = ReorderBuffer::new(8, Duration::from_millis(50));
+//! rb.push(pkt(10), now);
+//! rb.push(pkt(12), now);
+//! rb.push(pkt(11), now);
+//! let seqs: Vec<u16> = std::iter::from_fn(|| rb.pop(now)).map(|r| r.packet.sequence_number()).collect();
+//! assert_eq!(seqs, [10, 11, 12]);
+//! ```
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use super::packet::RtpPacket;
+
+/// Largest depth accepted (packets buffered).
+pub const MAX_DEPTH: usize = 4096;
+
+/// A packet leaving the reorder buffer.
+#[derive(Debug, Clone)]
+pub struct Reordered {
+    /// The packet.
+    pub packet: RtpPacket,
+    /// Extended sequence number.
+    pub ext_seq: u64,
+    /// Packets given up on just before this one.
+    pub lost_before: u64,
+}
+
+/// What [`ReorderBuffer::push`] did with a packet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PushOutcome {
+    /// Buffered.
+    Accepted,
+    /// Already buffered or already delivered: dropped.
+    Duplicate,
+    /// Older than what was already delivered (its slot was given up as lost): dropped.
+    TooLate,
+}
+
+/// The reorder buffer. See the [module docs](self).
+#[derive(Debug)]
+pub struct ReorderBuffer {
+    depth: usize,
+    max_delay: Duration,
+    next: Option<u64>,
+    highest: Option<u64>,
+    buf: BTreeMap<u64, (Instant, RtpPacket)>,
+    late_in_a_row: usize,
+    late: u64,
+    duplicates: u64,
+    lost: u64,
+}
+
+impl ReorderBuffer {
+    /// A buffer holding at most `depth` packets (capped at [`MAX_DEPTH`], at least 1) and holding
+    /// a packet back at most `max_delay` waiting for an earlier one.
+    pub fn new(depth: usize, max_delay: Duration) -> Self {
+        ReorderBuffer {
+            depth: depth.clamp(1, MAX_DEPTH),
+            max_delay,
+            next: None,
+            highest: None,
+            buf: BTreeMap::new(),
+            late_in_a_row: 0,
+            late: 0,
+            duplicates: 0,
+            lost: 0,
+        }
+    }
+
+    fn extend(&self, seq: u16) -> u64 {
+        match self.highest {
+            None => (1u64 << 32) | u64::from(seq),
+            Some(h) => {
+                let d = i64::from(seq.wrapping_sub(h as u16) as i16);
+                h.saturating_add_signed(d)
+            }
+        }
+    }
+
+    /// Adds a packet received at `now`.
+    pub fn push(&mut self, packet: RtpPacket, now: Instant) -> PushOutcome {
+        let ext = self.extend(packet.sequence_number());
+        if let Some(next) = self.next
+            && ext < next
+        {
+            self.late_in_a_row += 1;
+            if self.late_in_a_row > self.depth {
+                // The sender restarted its numbering far behind: start over from here.
+                tracing::debug!(seq = packet.sequence_number(), "RTP sequence restart");
+                self.next = None;
+                self.highest = None;
+                self.late_in_a_row = 0;
+                return self.push(packet, now);
+            }
+            self.late += 1;
+            return PushOutcome::TooLate;
+        }
+        self.late_in_a_row = 0;
+        if self.buf.contains_key(&ext) {
+            self.duplicates += 1;
+            return PushOutcome::Duplicate;
+        }
+        if self.next.is_none() {
+            self.next = Some(ext);
+        }
+        if self.highest.is_none_or(|h| ext > h) {
+            self.highest = Some(ext);
+        }
+        self.buf.insert(ext, (now, packet));
+        PushOutcome::Accepted
+    }
+
+    /// The next packet in order, if it is here or its predecessors were given up on.
+    pub fn pop(&mut self, now: Instant) -> Option<Reordered> {
+        let (&first, &(arrived, _)) = self.buf.iter().next()?;
+        let next = self.next.unwrap_or(first);
+        if first != next {
+            let overfull = self.buf.len() > self.depth;
+            let waited = now.saturating_duration_since(arrived) >= self.max_delay;
+            if !overfull && !waited {
+                return None;
+            }
+        }
+        let (_, packet) = self.buf.remove(&first)?;
+        let lost_before = first.saturating_sub(next);
+        self.lost += lost_before;
+        self.next = Some(first + 1);
+        Some(Reordered {
+            packet,
+            ext_seq: first,
+            lost_before,
+        })
+    }
+
+    /// When [`pop`](Self::pop) would give up waiting for a missing packet, if one is missing.
+    pub fn next_deadline(&self) -> Option<Instant> {
+        let (&first, &(_, _)) = self.buf.iter().next()?;
+        if Some(first) == self.next {
+            return None;
+        }
+        // The oldest arrival among buffered packets bounds the wait.
+        self.buf
+            .values()
+            .map(|(t, _)| *t)
+            .min()
+            .map(|t| t + self.max_delay)
+    }
+
+    /// Packets buffered.
+    pub fn len(&self) -> usize {
+        self.buf.len()
+    }
+    /// Whether nothing is buffered.
+    pub fn is_empty(&self) -> bool {
+        self.buf.is_empty()
+    }
+    /// Packets declared lost so far.
+    pub fn lost(&self) -> u64 {
+        self.lost
+    }
+    /// Packets dropped as duplicates.
+    pub fn duplicates(&self) -> u64 {
+        self.duplicates
+    }
+    /// Packets dropped because they came after their slot was given up.
+    pub fn late(&self) -> u64 {
+        self.late
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rtp::RtpPacketBuilder;
+
+    fn pkt(seq: u16) -> RtpPacket {
+        RtpPacket::parse(RtpPacketBuilder::new(96, seq, 0, 1).build(b"x").unwrap()).unwrap()
+    }
+
+    fn drain(rb: &mut ReorderBuffer, now: Instant) -> Vec<(u16, u64)> {
+        std::iter::from_fn(|| rb.pop(now))
+            .map(|r| (r.packet.sequence_number(), r.lost_before))
+            .collect()
+    }
+
+    #[test]
+    fn gap_is_given_up_after_max_delay() {
+        let t0 = Instant::now();
+        let mut rb = ReorderBuffer::new(16, Duration::from_millis(40));
+        rb.push(pkt(65535), t0);
+        assert_eq!(drain(&mut rb, t0), [(65535, 0)]);
+        rb.push(pkt(1), t0 + Duration::from_millis(5));
+        assert_eq!(drain(&mut rb, t0 + Duration::from_millis(10)), []);
+        assert_eq!(rb.next_deadline(), Some(t0 + Duration::from_millis(45)));
+        assert_eq!(drain(&mut rb, t0 + Duration::from_millis(45)), [(1, 1)]);
+        // The lost packet arriving now is too late.
+        assert_eq!(
+            rb.push(pkt(0), t0 + Duration::from_millis(50)),
+            PushOutcome::TooLate
+        );
+        assert_eq!((rb.lost(), rb.late()), (1, 1));
+    }
+
+    #[test]
+    fn gap_is_given_up_when_depth_is_exceeded() {
+        let t0 = Instant::now();
+        let mut rb = ReorderBuffer::new(2, Duration::from_secs(10));
+        rb.push(pkt(1), t0);
+        drain(&mut rb, t0);
+        for s in [3, 4] {
+            rb.push(pkt(s), t0);
+        }
+        assert_eq!(drain(&mut rb, t0), []);
+        rb.push(pkt(5), t0);
+        assert_eq!(drain(&mut rb, t0), [(3, 1), (4, 0), (5, 0)]);
+    }
+
+    #[test]
+    fn duplicates_are_dropped_and_restart_resyncs() {
+        let t0 = Instant::now();
+        let mut rb = ReorderBuffer::new(2, Duration::from_millis(1));
+        assert_eq!(rb.push(pkt(40_000), t0), PushOutcome::Accepted);
+        assert_eq!(rb.push(pkt(40_000), t0), PushOutcome::Duplicate);
+        drain(&mut rb, t0);
+        // The camera restarts far behind: after `depth` refusals the buffer follows it.
+        let mut outcomes = Vec::new();
+        for s in 30_000..30_004 {
+            outcomes.push(rb.push(pkt(s), t0));
+        }
+        assert_eq!(outcomes[..2], [PushOutcome::TooLate, PushOutcome::TooLate]);
+        assert_eq!(outcomes[2], PushOutcome::Accepted);
+        assert_eq!(drain(&mut rb, t0), [(30_002, 0), (30_003, 0)]);
+    }
+}
