@@ -46,8 +46,8 @@ mod error;
 pub mod mock;
 pub mod onvif;
 pub mod redact;
-pub mod rtsp;
 pub mod rtp;
+pub mod rtsp;
 mod xmlutil;
 
 pub use error::{Error, ErrorKind, Result};

@@ -71,6 +71,11 @@ pub(crate) fn random_bytes<const N: usize>() -> [u8; N] {
     b
 }
 
+/// A random 64-bit number from the operating system.
+pub(crate) fn random_u64() -> u64 {
+    u64::from_le_bytes(random_bytes::<8>())
+}
+
 /// Compares two byte strings in time independent of where they differ.
 pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     if a.len() != b.len() {

@@ -262,7 +262,13 @@ impl Shared {
             && (self.accepts(AuthScheme::DigestMd5) || self.accepts(AuthScheme::DigestSha256))
         {
             let mut d = lock(&self.digest);
-            let verdict = d.verify(method, Some(value), body, |u| self.lookup(u), Instant::now());
+            let verdict = d.verify(
+                method,
+                Some(value),
+                body,
+                |u| self.lookup(u),
+                Instant::now(),
+            );
             if verdict.is_ok() && self.faults.is_on("stale-nonce") {
                 // Rotate: this nonce is spent; the next request is told it is stale.
                 d.expire_all();
@@ -292,8 +298,7 @@ pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 fn realm(identity: &Identity) -> String {
-    format!("{} {}", identity.manufacturer, identity.model)
-        .replace('"', "")
+    format!("{} {}", identity.manufacturer, identity.model).replace('"', "")
 }
 
 /// `127.0.0.1` or `[::1]`.
@@ -380,7 +385,9 @@ impl MockCamera {
             requests: AtomicU64::new(0),
             listeners_down: std::sync::atomic::AtomicUsize::new(0),
             clock_offset: AtomicI64::new(config_clock_offset),
-            onvif: Mutex::new(super::onvif_state::OnvifState::new(&config_profiles_for_state)),
+            onvif: Mutex::new(super::onvif_state::OnvifState::new(
+                &config_profiles_for_state,
+            )),
             events_notify: tokio::sync::Notify::new(),
         });
         let mut tasks = Vec::new();
@@ -389,7 +396,11 @@ impl MockCamera {
         if let Some(l) = https {
             tasks.push(tokio::spawn(accept_loop(shared.clone(), l, Service::Https)));
         }
-        tasks.push(tokio::spawn(accept_loop(shared.clone(), rtsp, Service::Rtsp)));
+        tasks.push(tokio::spawn(accept_loop(
+            shared.clone(),
+            rtsp,
+            Service::Rtsp,
+        )));
         tracing::info!(
             http = ports.http,
             https = ?ports.https,
@@ -410,12 +421,18 @@ impl MockCamera {
     }
 
     fn base(&self, scheme: &str, port: u16) -> String {
-        format!("{scheme}://{}:{port}", host_for_url(self.shared.config.bind))
+        format!(
+            "{scheme}://{}:{port}",
+            host_for_url(self.shared.config.bind)
+        )
     }
 
     /// `http://127.0.0.1:PORT/onvif/device_service`.
     pub fn device_service_url(&self) -> String {
-        format!("{}/onvif/device_service", self.base("http", self.shared.ports.http))
+        format!(
+            "{}/onvif/device_service",
+            self.base("http", self.shared.ports.http)
+        )
     }
 
     /// `https://127.0.0.1:PORT/onvif/device_service`, if HTTPS is on.
@@ -433,12 +450,18 @@ impl MockCamera {
 
     /// The snapshot URL of a profile.
     pub fn snapshot_url(&self, token: &str) -> String {
-        format!("{}/snapshot/{token}.jpg", self.base("http", self.shared.ports.http))
+        format!(
+            "{}/snapshot/{token}.jpg",
+            self.base("http", self.shared.ports.http)
+        )
     }
 
     /// SHA-256 fingerprint of the HTTPS certificate (`AB:CD:...`), if HTTPS is on.
     pub fn https_fingerprint(&self) -> Option<&str> {
-        self.shared.tls.as_ref().map(|t| t.fingerprint_sha256.as_str())
+        self.shared
+            .tls
+            .as_ref()
+            .map(|t| t.fingerprint_sha256.as_str())
     }
 
     /// The HTTPS certificate in PEM, if HTTPS is on.
@@ -541,11 +564,18 @@ pub(crate) async fn reboot_shared(s: &Shared, down_for: Duration) {
 async fn bind_tcp(ip: IpAddr, port: u16, what: &str) -> Result<TcpListener> {
     TcpListener::bind(SocketAddr::new(ip, port))
         .await
-        .map_err(|e| Error::io(e, format!("mock camera: cannot bind {what} port {port} on {ip}")))
+        .map_err(|e| {
+            Error::io(
+                e,
+                format!("mock camera: cannot bind {what} port {port} on {ip}"),
+            )
+        })
 }
 
 fn local_port(l: &TcpListener) -> Result<u16> {
-    Ok(l.local_addr().map_err(|e| Error::io(e, "mock camera: local address"))?.port())
+    Ok(l.local_addr()
+        .map_err(|e| Error::io(e, "mock camera: local address"))?
+        .port())
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -656,7 +686,12 @@ async fn serve(shared: Arc<Shared>, stream: TcpStream, peer: SocketAddr, service
 }
 
 /// Answers one HTTP request: snapshots here, ONVIF in [`super::onvif_server`].
-async fn handle_http(shared: Arc<Shared>, req: HttpRequest, peer: SocketAddr, secure: bool) -> Reply {
+async fn handle_http(
+    shared: Arc<Shared>,
+    req: HttpRequest,
+    peer: SocketAddr,
+    secure: bool,
+) -> Reply {
     shared.requests.fetch_add(1, Ordering::Relaxed);
     if shared.faults.is_on("drop") {
         return Reply::Drop;
@@ -679,7 +714,11 @@ async fn handle_http(shared: Arc<Shared>, req: HttpRequest, peer: SocketAddr, se
 
 /// 401 with the camera's challenges.
 pub(crate) fn unauthorized(shared: &Shared, stale: bool) -> HttpResponse {
-    let mut r = HttpResponse::new(401, "text/html", "<html><body><h1>401 Unauthorized</h1></body></html>");
+    let mut r = HttpResponse::new(
+        401,
+        "text/html",
+        "<html><body><h1>401 Unauthorized</h1></body></html>",
+    );
     for c in shared.challenges(stale) {
         r = r.with_header("WWW-Authenticate", c);
     }
@@ -697,10 +736,20 @@ fn snapshot(shared: &Shared, req: &HttpRequest, rest: &str) -> HttpResponse {
     let Some(profile) = shared.config.profiles.iter().find(|p| p.token == token) else {
         return HttpResponse::new(404, "text/plain", "no such profile");
     };
-    let (w, h) = (profile.width.min(1920) as u16, profile.height.min(1080) as u16);
+    let (w, h) = (
+        profile.width.min(1920) as u16,
+        profile.height.min(1080) as u16,
+    );
     let lines = vec![
-        format!("{} {}", shared.config.identity.manufacturer, shared.config.identity.model),
-        format!("{} {}", profile.token, crate::datetime::format_utc(shared.camera_now())),
+        format!(
+            "{} {}",
+            shared.config.identity.manufacturer, shared.config.identity.model
+        ),
+        format!(
+            "{} {}",
+            profile.token,
+            crate::datetime::format_utc(shared.camera_now())
+        ),
     ];
     match super::snapshot::test_pattern_jpeg(w.max(16), h.max(16), &lines) {
         Ok(jpeg) => HttpResponse::new(200, "image/jpeg", jpeg),

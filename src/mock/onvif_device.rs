@@ -61,7 +61,8 @@ pub(crate) fn handle(ctx: &Ctx<'_>, op: &str) -> Answer {
             if ty == "NTP" {
                 lock(&s.onvif).ntp = true;
                 // An NTP camera has the right time.
-                s.clock_offset.store(0, std::sync::atomic::Ordering::Relaxed);
+                s.clock_offset
+                    .store(0, std::sync::atomic::Ordering::Relaxed);
                 return resp(op, "");
             }
             let Some(utc) = ctx.op.child_local("UTCDateTime") else {
@@ -145,7 +146,10 @@ pub(crate) fn handle(ctx: &Ctx<'_>, op: &str) -> Answer {
             let mut inner = String::new();
             for (namespace, path) in SERVICES {
                 let caps = if with_caps {
-                    format!("<tds:Capabilities>{}</tds:Capabilities>", service_capabilities(namespace))
+                    format!(
+                        "<tds:Capabilities>{}</tds:Capabilities>",
+                        service_capabilities(namespace)
+                    )
                 } else {
                     String::new()
                 };
@@ -180,7 +184,10 @@ pub(crate) fn handle(ctx: &Ctx<'_>, op: &str) -> Answer {
         }
         "SetHostname" => {
             let Some(name) = ctx.arg("Name").filter(|n| !n.is_empty() && n.len() <= 63) else {
-                return Answer::Fault(FaultSpec::invalid_arg("InvalidHostname", "invalid host name"));
+                return Answer::Fault(FaultSpec::invalid_arg(
+                    "InvalidHostname",
+                    "invalid host name",
+                ));
             };
             lock(&s.onvif).hostname = name.to_string();
             resp(op, "")
@@ -243,13 +250,28 @@ pub(crate) fn scopes(ctx: &Ctx<'_>) -> Vec<(&'static str, String)> {
     let id = &ctx.shared.config.identity;
     let slug = |s: &str| s.replace(' ', "_");
     let mut out = vec![
-        ("Fixed", "onvif://www.onvif.org/type/video_encoder".to_string()),
+        (
+            "Fixed",
+            "onvif://www.onvif.org/type/video_encoder".to_string(),
+        ),
         ("Fixed", "onvif://www.onvif.org/type/ptz".to_string()),
-        ("Fixed", "onvif://www.onvif.org/Profile/Streaming".to_string()),
+        (
+            "Fixed",
+            "onvif://www.onvif.org/Profile/Streaming".to_string(),
+        ),
         ("Fixed", "onvif://www.onvif.org/Profile/T".to_string()),
-        ("Fixed", format!("onvif://www.onvif.org/hardware/{}", slug(&id.model))),
-        ("Configurable", format!("onvif://www.onvif.org/name/{}", slug(&id.manufacturer))),
-        ("Configurable", "onvif://www.onvif.org/location/country/nowhere".to_string()),
+        (
+            "Fixed",
+            format!("onvif://www.onvif.org/hardware/{}", slug(&id.model)),
+        ),
+        (
+            "Configurable",
+            format!("onvif://www.onvif.org/name/{}", slug(&id.manufacturer)),
+        ),
+        (
+            "Configurable",
+            "onvif://www.onvif.org/location/country/nowhere".to_string(),
+        ),
     ];
     out.retain(|(_, v)| !v.is_empty());
     out
@@ -297,8 +319,10 @@ pub(crate) const VIDEO_SOURCE: &str = "VideoSource_1";
 /// Imaging service operations.
 pub(crate) fn handle_imaging(ctx: &Ctx<'_>, op: &str) -> Answer {
     let s = ctx.shared;
-    if matches!(op, "GetImagingSettings" | "SetImagingSettings" | "GetOptions")
-        && ctx.arg("VideoSourceToken") != Some(VIDEO_SOURCE)
+    if matches!(
+        op,
+        "GetImagingSettings" | "SetImagingSettings" | "GetOptions"
+    ) && ctx.arg("VideoSourceToken") != Some(VIDEO_SOURCE)
     {
         return Answer::Fault(FaultSpec::invalid_arg(
             "NoSource",
@@ -320,7 +344,10 @@ pub(crate) fn handle_imaging(ctx: &Ctx<'_>, op: &str) -> Answer {
         }
         "SetImagingSettings" => {
             let Some(settings) = ctx.op.child_local("ImagingSettings") else {
-                return Answer::Fault(FaultSpec::invalid_arg("SettingsInvalid", "ImagingSettings missing"));
+                return Answer::Fault(FaultSpec::invalid_arg(
+                    "SettingsInvalid",
+                    "ImagingSettings missing",
+                ));
             };
             let mut st = lock(&s.onvif);
             let mut next = st.imaging.clone();

@@ -40,8 +40,14 @@ pub(crate) fn motion_message(shared: &Shared, on: bool, operation: &'static str)
         utc: shared.camera_now(),
         operation,
         source: vec![
-            ("VideoSourceConfigurationToken".into(), "VideoSourceConfig_1".into()),
-            ("VideoAnalyticsConfigurationToken".into(), "VideoAnalytics_1".into()),
+            (
+                "VideoSourceConfigurationToken".into(),
+                "VideoSourceConfig_1".into(),
+            ),
+            (
+                "VideoAnalyticsConfigurationToken".into(),
+                "VideoAnalytics_1".into(),
+            ),
             ("Rule".into(), "MotionDetectorRule".into()),
         ],
         data: vec![("IsMotion".into(), on.to_string())],
@@ -51,7 +57,13 @@ pub(crate) fn motion_message(shared: &Shared, on: bool, operation: &'static str)
 fn items(tag: &str, list: &[(String, String)]) -> String {
     let inner: String = list
         .iter()
-        .map(|(n, v)| format!(r#"<tt:SimpleItem Name="{}" Value="{}"/>"#, escape(n), escape(v)))
+        .map(|(n, v)| {
+            format!(
+                r#"<tt:SimpleItem Name="{}" Value="{}"/>"#,
+                escape(n),
+                escape(v)
+            )
+        })
         .collect();
     format!("<tt:{tag}>{inner}</tt:{tag}>")
 }
@@ -235,7 +247,9 @@ pub(crate) async fn handle(ctx: &Ctx<'_>, op: &str) -> Answer {
             let mut st = lock(&s.onvif);
             let on = st.motion;
             let msg = motion_message(s, on, "Initialized");
-            if let Some(sub) = subscription_id(ctx.path).and_then(|id| st.subscriptions.get_mut(&id)) {
+            if let Some(sub) =
+                subscription_id(ctx.path).and_then(|id| st.subscriptions.get_mut(&id))
+            {
                 sub.queue.push_back(msg);
             } else {
                 st.publish(msg, Instant::now());
@@ -257,7 +271,10 @@ mod tests {
         assert_eq!(lifetime(Some("PT10S"), 0), Duration::from_secs(10));
         assert_eq!(lifetime(Some("PT0S"), 0), MIN_LIFETIME);
         assert_eq!(lifetime(Some("P30D"), 0), MAX_LIFETIME);
-        assert_eq!(lifetime(Some("1970-01-01T00:02:00Z"), 60), Duration::from_secs(60));
+        assert_eq!(
+            lifetime(Some("1970-01-01T00:02:00Z"), 60),
+            Duration::from_secs(60)
+        );
         assert_eq!(lifetime(None, 0), Duration::from_secs(60));
         assert_eq!(subscription_id("/onvif/subscription/7"), Some(7));
         assert_eq!(subscription_id("/onvif/events_service"), None);

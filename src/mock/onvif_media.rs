@@ -12,14 +12,16 @@ const MULTICAST: &str = "<tt:Multicast><tt:Address><tt:Type>IPv4</tt:Type><tt:IP
 /// Generic PTZ spaces.
 pub(crate) const PAN_TILT_POSITION: &str =
     "http://www.onvif.org/ver10/tptz/PanTiltSpaces/PositionGenericSpace";
-pub(crate) const ZOOM_POSITION: &str = "http://www.onvif.org/ver10/tptz/ZoomSpaces/PositionGenericSpace";
+pub(crate) const ZOOM_POSITION: &str =
+    "http://www.onvif.org/ver10/tptz/ZoomSpaces/PositionGenericSpace";
 pub(crate) const PAN_TILT_TRANSLATION: &str =
     "http://www.onvif.org/ver10/tptz/PanTiltSpaces/TranslationGenericSpace";
 pub(crate) const ZOOM_TRANSLATION: &str =
     "http://www.onvif.org/ver10/tptz/ZoomSpaces/TranslationGenericSpace";
 pub(crate) const PAN_TILT_VELOCITY: &str =
     "http://www.onvif.org/ver10/tptz/PanTiltSpaces/VelocityGenericSpace";
-pub(crate) const ZOOM_VELOCITY: &str = "http://www.onvif.org/ver10/tptz/ZoomSpaces/VelocityGenericSpace";
+pub(crate) const ZOOM_VELOCITY: &str =
+    "http://www.onvif.org/ver10/tptz/ZoomSpaces/VelocityGenericSpace";
 /// The PTZ node and configuration tokens.
 pub(crate) const PTZ_NODE: &str = "PTZNode_1";
 pub(crate) const PTZ_CONFIG: &str = "PTZConfig_1";
@@ -155,7 +157,13 @@ fn metadata_config(ctx: &Ctx<'_>, p: &ProfileConfig, tag: &str) -> Option<String
 }
 
 fn profile_v1(ctx: &Ctx<'_>, p: &ProfileConfig, tag: &str) -> String {
-    let users = ctx.shared.config.profiles.iter().filter(|p| p.audio.is_some()).count();
+    let users = ctx
+        .shared
+        .config
+        .profiles
+        .iter()
+        .filter(|p| p.audio.is_some())
+        .count();
     let mut s = format!(
         "<{tag} token=\"{t}\" fixed=\"true\"><tt:Name>{name}</tt:Name>{vsc}",
         t = p.token,
@@ -206,7 +214,9 @@ pub(crate) fn handle_media(ctx: &Ctx<'_>, op: &str) -> Answer {
                 Err(a) => return a,
             };
             let setup = ctx.op.child_local("StreamSetup");
-            let stream = setup.and_then(|s| s.child_local("Stream")).map(|e| e.trimmed());
+            let stream = setup
+                .and_then(|s| s.child_local("Stream"))
+                .map(|e| e.trimmed());
             if stream == Some("RTP-Multicast") {
                 return Answer::Fault(FaultSpec::invalid_arg(
                     "InvalidStreamSetup",
@@ -238,7 +248,9 @@ pub(crate) fn handle_media(ctx: &Ctx<'_>, op: &str) -> Answer {
             .collect::<String>()),
         "GetAudioSources" => {
             if profiles.iter().any(|p| p.audio.is_some()) {
-                r(&format!("<trt:AudioSources token=\"{AUDIO_SOURCE}\"><tt:Channels>1</tt:Channels></trt:AudioSources>"))
+                r(&format!(
+                    "<trt:AudioSources token=\"{AUDIO_SOURCE}\"><tt:Channels>1</tt:Channels></trt:AudioSources>"
+                ))
             } else {
                 r("")
             }
@@ -276,7 +288,13 @@ fn video_encoder_v2(p: &ProfileConfig, tag: &str) -> String {
 }
 
 fn profile_v2(ctx: &Ctx<'_>, p: &ProfileConfig) -> String {
-    let users = ctx.shared.config.profiles.iter().filter(|p| p.audio.is_some()).count();
+    let users = ctx
+        .shared
+        .config
+        .profiles
+        .iter()
+        .filter(|p| p.audio.is_some())
+        .count();
     let mut c = video_source_config(ctx, "tr2:VideoSource");
     if p.audio.is_some() {
         c.push_str(&audio_source_config("tr2:AudioSource", users));
@@ -332,10 +350,17 @@ pub(crate) fn handle_media2(ctx: &Ctx<'_>, op: &str) -> Answer {
                     "multicast streaming is not supported",
                 ));
             }
-            r(&format!("<tr2:Uri>{}/{}</tr2:Uri>", escape(&ctx.rtsp_base()), p.token))
+            r(&format!(
+                "<tr2:Uri>{}/{}</tr2:Uri>",
+                escape(&ctx.rtsp_base()),
+                p.token
+            ))
         }
         "GetSnapshotUri" => match profile(ctx, ctx.arg("ProfileToken")) {
-            Ok(p) => r(&format!("<tr2:Uri>{}</tr2:Uri>", escape(&ctx.snapshot_url(&p.token)))),
+            Ok(p) => r(&format!(
+                "<tr2:Uri>{}</tr2:Uri>",
+                escape(&ctx.snapshot_url(&p.token))
+            )),
             Err(a) => a,
         },
         "GetVideoEncoderConfigurations" => r(&profiles

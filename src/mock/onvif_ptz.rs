@@ -36,12 +36,37 @@ fn node(tag: &str) -> String {
     format!(
         "<{tag} token=\"{PTZ_NODE}\" FixedHomePosition=\"false\"><tt:Name>PTZ</tt:Name><tt:SupportedPTZSpaces>{}{}{}{}{}{}</tt:SupportedPTZSpaces>\
          <tt:MaximumNumberOfPresets>{MAX_PRESETS}</tt:MaximumNumberOfPresets><tt:HomeSupported>true</tt:HomeSupported></{tag}>",
-        space("AbsolutePanTiltPositionSpace", PAN_TILT_POSITION, (-1.0, 1.0), full),
+        space(
+            "AbsolutePanTiltPositionSpace",
+            PAN_TILT_POSITION,
+            (-1.0, 1.0),
+            full
+        ),
         space("AbsoluteZoomPositionSpace", ZOOM_POSITION, (0.0, 1.0), None),
-        space("RelativePanTiltTranslationSpace", PAN_TILT_TRANSLATION, (-1.0, 1.0), full),
-        space("RelativeZoomTranslationSpace", ZOOM_TRANSLATION, (-1.0, 1.0), None),
-        space("ContinuousPanTiltVelocitySpace", PAN_TILT_VELOCITY, (-1.0, 1.0), full),
-        space("ContinuousZoomVelocitySpace", ZOOM_VELOCITY, (-1.0, 1.0), None),
+        space(
+            "RelativePanTiltTranslationSpace",
+            PAN_TILT_TRANSLATION,
+            (-1.0, 1.0),
+            full
+        ),
+        space(
+            "RelativeZoomTranslationSpace",
+            ZOOM_TRANSLATION,
+            (-1.0, 1.0),
+            None
+        ),
+        space(
+            "ContinuousPanTiltVelocitySpace",
+            PAN_TILT_VELOCITY,
+            (-1.0, 1.0),
+            full
+        ),
+        space(
+            "ContinuousZoomVelocitySpace",
+            ZOOM_VELOCITY,
+            (-1.0, 1.0),
+            None
+        ),
     )
 }
 
@@ -60,12 +85,17 @@ fn vector(e: Option<&Element>, base: PtzPosition) -> Result<PtzPosition, Answer>
     let num = |el: Option<&Element>, attr: &str, default: f64| -> Result<f64, Answer> {
         match el.and_then(|el| el.attr(attr)) {
             None => Ok(default),
-            Some(v) => v.trim().parse::<f64>().ok().filter(|v| v.is_finite()).ok_or_else(|| {
-                Answer::Fault(FaultSpec::invalid_arg(
-                    "InvalidPosition",
-                    format!("{attr}={v:?} is not a number"),
-                ))
-            }),
+            Some(v) => v
+                .trim()
+                .parse::<f64>()
+                .ok()
+                .filter(|v| v.is_finite())
+                .ok_or_else(|| {
+                    Answer::Fault(FaultSpec::invalid_arg(
+                        "InvalidPosition",
+                        format!("{attr}={v:?} is not a number"),
+                    ))
+                }),
         }
     };
     let pt = e.child_local("PanTilt");
@@ -95,7 +125,11 @@ pub(crate) fn handle(ctx: &Ctx<'_>, op: &str) -> Answer {
     let now = Instant::now();
     let needs_profile = !matches!(
         op,
-        "GetNodes" | "GetNode" | "GetConfigurations" | "GetConfiguration" | "GetServiceCapabilities"
+        "GetNodes"
+            | "GetNode"
+            | "GetConfigurations"
+            | "GetConfiguration"
+            | "GetServiceCapabilities"
     );
     if needs_profile {
         if let Err(a) = check_profile(ctx) {
@@ -115,7 +149,10 @@ pub(crate) fn handle(ctx: &Ctx<'_>, op: &str) -> Answer {
         "GetConfigurations" => resp(op, &ptz_configuration(ctx)),
         "GetConfiguration" => {
             if ctx.arg("PTZConfigurationToken") != Some(PTZ_CONFIG) {
-                return Answer::Fault(FaultSpec::invalid_arg("NoConfig", "unknown configuration token"));
+                return Answer::Fault(FaultSpec::invalid_arg(
+                    "NoConfig",
+                    "unknown configuration token",
+                ));
             }
             resp(op, &ptz_configuration(ctx))
         }
@@ -186,7 +223,10 @@ pub(crate) fn handle(ctx: &Ctx<'_>, op: &str) -> Answer {
             resp(op, &list)
         }
         "SetPreset" => match head.set_preset(ctx.arg("PresetName"), ctx.arg("PresetToken"), now) {
-            Some(token) => resp(op, &format!("<tptz:PresetToken>{}</tptz:PresetToken>", escape(&token))),
+            Some(token) => resp(
+                op,
+                &format!("<tptz:PresetToken>{}</tptz:PresetToken>", escape(&token)),
+            ),
             None => Answer::Fault(FaultSpec::invalid_arg(
                 "TooManyPresets",
                 "no room for another preset, or unknown PresetToken",
@@ -197,7 +237,10 @@ pub(crate) fn handle(ctx: &Ctx<'_>, op: &str) -> Answer {
             if head.presets.remove(t).is_some() {
                 resp(op, "")
             } else {
-                Answer::Fault(FaultSpec::invalid_arg("NoToken", format!("no preset {t:?}")))
+                Answer::Fault(FaultSpec::invalid_arg(
+                    "NoToken",
+                    format!("no preset {t:?}"),
+                ))
             }
         }
         "GotoPreset" => {
@@ -207,7 +250,10 @@ pub(crate) fn handle(ctx: &Ctx<'_>, op: &str) -> Answer {
                     head.absolute(p, now);
                     resp(op, "")
                 }
-                None => Answer::Fault(FaultSpec::invalid_arg("NoToken", format!("no preset {t:?}"))),
+                None => Answer::Fault(FaultSpec::invalid_arg(
+                    "NoToken",
+                    format!("no preset {t:?}"),
+                )),
             }
         }
         "GotoHomePosition" => {

@@ -138,7 +138,11 @@ impl Ctx<'_> {
         let s = self.shared;
         match &s.config.quirks.report_host {
             Some(h) => format!("http://{h}:80/snapshot/{token}.jpg"),
-            None => format!("http://{}:{}/snapshot/{token}.jpg", s.uri_host(), s.ports.http),
+            None => format!(
+                "http://{}:{}/snapshot/{token}.jpg",
+                s.uri_host(),
+                s.ports.http
+            ),
         }
     }
 }
@@ -175,7 +179,12 @@ fn fault_reply(f: &FaultSpec) -> Reply {
 }
 
 /// Answers one SOAP request.
-pub(crate) async fn handle(shared: &Arc<Shared>, req: &HttpRequest, peer: SocketAddr, secure: bool) -> Reply {
+pub(crate) async fn handle(
+    shared: &Arc<Shared>,
+    req: &HttpRequest,
+    peer: SocketAddr,
+    secure: bool,
+) -> Reply {
     let parsed = match soap::parse_request(&req.body) {
         Ok(p) => p,
         Err(e) => {
@@ -252,7 +261,8 @@ fn authenticate(shared: &Arc<Shared>, req: &HttpRequest, parsed: &soap::Request)
                 Some((user, pass)) if user == u => Some(pass.clone()),
                 _ => None,
             };
-            let verdict = lock(&shared.tokens).verify(&token.as_received(), lookup, shared.camera_now());
+            let verdict =
+                lock(&shared.tokens).verify(&token.as_received(), lookup, shared.camera_now());
             return match verdict {
                 Ok(_) => None,
                 Err(Rejection::ClockSkew) => Some(fault_reply(&FaultSpec {

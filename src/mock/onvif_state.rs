@@ -61,7 +61,10 @@ impl PtzHead {
         match self.motion {
             None => self.rest,
             Some(m) => {
-                let t = now.min(m.until).saturating_duration_since(m.started).as_secs_f64();
+                let t = now
+                    .min(m.until)
+                    .saturating_duration_since(m.started)
+                    .as_secs_f64();
                 PtzPosition {
                     pan: m.from.pan + m.velocity.pan * t,
                     tilt: m.from.tilt + m.velocity.tilt * t,
@@ -80,7 +83,9 @@ impl PtzHead {
     /// Starts moving with a velocity (units per second) for `timeout` (bounded).
     pub fn continuous(&mut self, velocity: PtzPosition, timeout: Option<Duration>, now: Instant) {
         let from = self.position(now);
-        let d = timeout.unwrap_or(MAX_CONTINUOUS_MOVE).min(MAX_CONTINUOUS_MOVE);
+        let d = timeout
+            .unwrap_or(MAX_CONTINUOUS_MOVE)
+            .min(MAX_CONTINUOUS_MOVE);
         self.rest = from;
         self.motion = Some(Motion {
             from,
@@ -116,7 +121,12 @@ impl PtzHead {
     }
 
     /// Stores the current position as a preset (a new one, or `token` when given and known).
-    pub fn set_preset(&mut self, name: Option<&str>, token: Option<&str>, now: Instant) -> Option<String> {
+    pub fn set_preset(
+        &mut self,
+        name: Option<&str>,
+        token: Option<&str>,
+        now: Instant,
+    ) -> Option<String> {
         let token = match token {
             Some(t) if self.presets.contains_key(t) => t.to_string(),
             Some(_) => return None,
@@ -283,8 +293,22 @@ mod tests {
         let end = h.position(t0 + Duration::from_secs(5));
         assert!((end.pan - 0.5).abs() < 1e-9);
         assert!(!h.moving(t0 + Duration::from_secs(5)));
-        h.absolute(PtzPosition { pan: 3.0, tilt: 0.0, zoom: -1.0 }, t0);
-        assert_eq!(h.position(t0), PtzPosition { pan: 1.0, tilt: 0.0, zoom: 0.0 });
+        h.absolute(
+            PtzPosition {
+                pan: 3.0,
+                tilt: 0.0,
+                zoom: -1.0,
+            },
+            t0,
+        );
+        assert_eq!(
+            h.position(t0),
+            PtzPosition {
+                pan: 1.0,
+                tilt: 0.0,
+                zoom: 0.0
+            }
+        );
     }
 
     #[test]
