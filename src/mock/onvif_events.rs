@@ -116,8 +116,7 @@ pub(crate) async fn handle(ctx: &Ctx<'_>, op: &str) -> Answer {
             "tev",
             ns::TEV,
             op,
-            &format!(
-                "<tev:TopicNamespaceLocation>http://www.onvif.org/onvif/ver10/topics/topicns.xml</tev:TopicNamespaceLocation>\
+            "<tev:TopicNamespaceLocation>http://www.onvif.org/onvif/ver10/topics/topicns.xml</tev:TopicNamespaceLocation>\
                  <wsnt:FixedTopicSet>true</wsnt:FixedTopicSet>\
                  <wstop:TopicSet><tns1:RuleEngine><CellMotionDetector><Motion wstop:topic=\"true\">\
                  <tt:MessageDescription IsProperty=\"true\"><tt:Source>\
@@ -129,8 +128,7 @@ pub(crate) async fn handle(ctx: &Ctx<'_>, op: &str) -> Answer {
                  <wsnt:TopicExpressionDialect>http://www.onvif.org/ver10/tev/topicExpression/ConcreteSet</wsnt:TopicExpressionDialect>\
                  <wsnt:TopicExpressionDialect>http://docs.oasis-open.org/wsn/t-1/TopicExpression/Concrete</wsnt:TopicExpressionDialect>\
                  <tev:MessageContentFilterDialect>http://www.onvif.org/ver10/tev/messageContentFilter/ItemFilter</tev:MessageContentFilterDialect>\
-                 <tev:MessageContentSchemaLocation>http://www.onvif.org/onvif/ver10/schema/onvif.xsd</tev:MessageContentSchemaLocation>"
-            ),
+                 <tev:MessageContentSchemaLocation>http://www.onvif.org/onvif/ver10/schema/onvif.xsd</tev:MessageContentSchemaLocation>",
         ),
         "CreatePullPointSubscription" => {
             let life = lifetime(ctx.arg("InitialTerminationTime"), camera_now);

@@ -131,10 +131,8 @@ pub(crate) fn handle(ctx: &Ctx<'_>, op: &str) -> Answer {
             | "GetConfiguration"
             | "GetServiceCapabilities"
     );
-    if needs_profile {
-        if let Err(a) = check_profile(ctx) {
-            return a;
-        }
+    if needs_profile && let Err(a) = check_profile(ctx) {
+        return a;
     }
     let mut st = lock(&s.onvif);
     let head = &mut st.ptz;

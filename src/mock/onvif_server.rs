@@ -201,27 +201,28 @@ pub(crate) async fn handle(
     let service = service_of(parsed.operation_ns(), req.path());
 
     // Authentication: everything but GetSystemDateAndTime.
-    if shared.auth_required() && op_name != "GetSystemDateAndTime" {
-        if let Some(reply) = authenticate(shared, req, &parsed) {
-            return reply;
-        }
+    if shared.auth_required()
+        && op_name != "GetSystemDateAndTime"
+        && let Some(reply) = authenticate(shared, req, &parsed)
+    {
+        return reply;
     }
 
-    if let Some(Fault::SoapFault { operation }) = shared.faults.get("soap-fault") {
-        if operation == op_name {
-            return fault_reply(&FaultSpec {
-                status: 500,
-                code: "Receiver",
-                subcodes: vec![(ns::TER, "Action"), (ns::TER, "FaultInjected")],
-                reason: format!("injected fault for {op_name}"),
-            });
-        }
+    if let Some(Fault::SoapFault { operation }) = shared.faults.get("soap-fault")
+        && operation == op_name
+    {
+        return fault_reply(&FaultSpec {
+            status: 500,
+            code: "Receiver",
+            subcodes: vec![(ns::TER, "Action"), (ns::TER, "FaultInjected")],
+            reason: format!("injected fault for {op_name}"),
+        });
     }
 
-    if let Some(fx) = &shared.config.fixture {
-        if let Some(xml) = fx.onvif.get(&(service.to_string(), op_name.clone())) {
-            return Reply::Send(HttpResponse::new(200, SOAP_CONTENT_TYPE, xml.clone()));
-        }
+    if let Some(fx) = &shared.config.fixture
+        && let Some(xml) = fx.onvif.get(&(service.to_string(), op_name.clone()))
+    {
+        return Reply::Send(HttpResponse::new(200, SOAP_CONTENT_TYPE, xml.clone()));
     }
 
     let ctx = Ctx {
@@ -255,32 +256,32 @@ fn authenticate(shared: &Arc<Shared>, req: &HttpRequest, parsed: &soap::Request)
     if shared.faults.is_on("401") {
         return Some(Reply::Send(unauthorized(shared, false)));
     }
-    if let Some(token) = &parsed.token {
-        if shared.accepts(AuthScheme::UsernameToken) {
-            let lookup = |u: &str| match &shared.config.credentials {
-                Some((user, pass)) if user == u => Some(pass.clone()),
-                _ => None,
-            };
-            let verdict =
-                lock(&shared.tokens).verify(&token.as_received(), lookup, shared.camera_now());
-            return match verdict {
-                Ok(_) => None,
-                Err(Rejection::ClockSkew) => Some(fault_reply(&FaultSpec {
-                    status: 400,
-                    code: "Sender",
-                    subcodes: vec![(ns::WSSE, "MessageExpired")],
-                    reason: "WS-Security token expired or not yet valid: Created is outside the \
+    if let Some(token) = &parsed.token
+        && shared.accepts(AuthScheme::UsernameToken)
+    {
+        let lookup = |u: &str| match &shared.config.credentials {
+            Some((user, pass)) if user == u => Some(pass.clone()),
+            _ => None,
+        };
+        let verdict =
+            lock(&shared.tokens).verify(&token.as_received(), lookup, shared.camera_now());
+        return match verdict {
+            Ok(_) => None,
+            Err(Rejection::ClockSkew) => Some(fault_reply(&FaultSpec {
+                status: 400,
+                code: "Sender",
+                subcodes: vec![(ns::WSSE, "MessageExpired")],
+                reason: "WS-Security token expired or not yet valid: Created is outside the \
                              device's clock tolerance"
-                        .into(),
-                })),
-                Err(Rejection::Replay) => Some(fault_reply(&FaultSpec::not_authorized(
-                    "WS-Security nonce replayed",
-                ))),
-                Err(_) => Some(fault_reply(&FaultSpec::not_authorized(
-                    "Sender not authorized: the user name or password is wrong",
-                ))),
-            };
-        }
+                    .into(),
+            })),
+            Err(Rejection::Replay) => Some(fault_reply(&FaultSpec::not_authorized(
+                "WS-Security nonce replayed",
+            ))),
+            Err(_) => Some(fault_reply(&FaultSpec::not_authorized(
+                "Sender not authorized: the user name or password is wrong",
+            ))),
+        };
     }
     if req.header("Authorization").is_some() {
         return match shared.check_http_auth("POST", req.header("Authorization"), &req.body) {

@@ -230,13 +230,12 @@ where
                 Ok(_) => {}
             },
             _ = tokio::time::sleep(idle) => {
-                if let Some(s) = conn.session.as_ref() {
-                    if s.last_activity.elapsed() >= timeout {
+                if let Some(s) = conn.session.as_ref()
+                    && s.last_activity.elapsed() >= timeout {
                         tracing::debug!(%peer, session = %s.id, "mock rtsp: session timed out");
                         conn.stop();
                         conn.session = None;
                     }
-                }
             }
             _ = close_rx.changed() => break,
             _ = shutdown.changed() => break,
@@ -267,10 +266,10 @@ impl Conn {
     }
 
     fn stop(&mut self) {
-        if let Some(s) = self.session.as_mut() {
-            if let Some(p) = s.playing.take() {
-                let _ = p.send(true);
-            }
+        if let Some(s) = self.session.as_mut()
+            && let Some(p) = s.playing.take()
+        {
+            let _ = p.send(true);
         }
     }
 
@@ -405,10 +404,10 @@ impl Conn {
     }
 
     async fn describe(&mut self, req: &Request, cseq: u32) -> bool {
-        if let Some(fx) = &self.shared.config.fixture {
-            if let Some(raw) = &fx.describe_response {
-                return self.tx.send(Bytes::from(set_cseq(raw, cseq))).await.is_ok();
-            }
+        if let Some(fx) = &self.shared.config.fixture
+            && let Some(raw) = &fx.describe_response
+        {
+            return self.tx.send(Bytes::from(set_cseq(raw, cseq))).await.is_ok();
         }
         let Some((profile, _)) = self.target(&req.url) else {
             return self.send(Response::builder(404).cseq(cseq).build()).await;
@@ -766,10 +765,10 @@ async fn send_media(
                 octet_count: s.octets,
                 reports: Vec::new(),
             };
-            if let Ok(b) = build_sender_report_with_cname(&sr, "camlink-mock") {
-                if !emit(&s.sink, &tx, true, b).await {
-                    return;
-                }
+            if let Ok(b) = build_sender_report_with_cname(&sr, "camlink-mock")
+                && !emit(&s.sink, &tx, true, b).await
+            {
+                return;
             }
         }
         let loss = match shared.faults.get("loss") {
@@ -810,10 +809,10 @@ async fn send_media(
                     return;
                 }
             }
-            if let Some((hi, h)) = held.take() {
-                if !emit(&senders[hi].sink, &tx, false, h).await {
-                    return;
-                }
+            if let Some((hi, h)) = held.take()
+                && !emit(&senders[hi].sink, &tx, false, h).await
+            {
+                return;
             }
         }
     }
