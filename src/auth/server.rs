@@ -169,9 +169,8 @@ impl DigestServer {
             Some(q) if q.eq_ignore_ascii_case("auth-int") => Some(Qop::AuthInt),
             Some(_) => return Err(Rejection::Malformed),
         };
-        if self.use_qop && qop.is_none() {
-            return Err(Rejection::BadCredentials);
-        }
+        // A response without qop (RFC 2069 style) is accepted even when qop was offered, as
+        // cameras do: GStreamer's rtspsrc, among others, never sends qop.
         let nc = match (qop, p("nc")) {
             (None, _) => 0,
             (Some(_), Some(nc)) => {
@@ -383,6 +382,20 @@ mod tests {
         let h = client.authorization(&Credentials::new("admin", "s3cret:/@"), "GET", "/", b"");
         assert!(!h.contains("qop"));
         assert!(server.verify("GET", Some(&h), b"", lookup, t0).is_ok());
+    }
+
+    #[test]
+    fn response_without_qop_accepted_when_qop_offered() {
+        // GStreamer's rtspsrc answers a qop challenge RFC 2069 style; cameras accept that.
+        let t0 = Instant::now();
+        let mut server = DigestServer::new("cam", vec![DigestAlgorithm::Md5]);
+        let values = server.challenges(t0, false);
+        let no_qop = values[0].replace(", qop=\"auth\"", "");
+        let ch = parse_challenges([no_qop.as_str()]);
+        let mut client = DigestClient::new(DigestChallenge::from_challenge(&ch[0]).unwrap());
+        let h = client.authorization(&Credentials::new("admin", "s3cret:/@"), "DESCRIBE", "rtsp://h/", b"");
+        assert!(!h.contains("qop"));
+        assert!(server.verify("DESCRIBE", Some(&h), b"", lookup, t0).is_ok());
     }
 
     fn token(t: &UsernameToken) -> ReceivedToken<'_> {

@@ -278,6 +278,14 @@ impl Shared {
         Err(Rejection::Missing)
     }
 
+    /// Whether any HTTP scheme (digest or basic) is accepted: then 401 challenges make sense.
+    pub(crate) fn challenges_offered(&self) -> Vec<AuthScheme> {
+        [AuthScheme::DigestMd5, AuthScheme::DigestSha256, AuthScheme::Basic]
+            .into_iter()
+            .filter(|s| self.accepts(*s))
+            .collect()
+    }
+
     /// `WWW-Authenticate` values for a 401.
     pub(crate) fn challenges(&self, stale: bool) -> Vec<String> {
         let mut out = Vec::new();

@@ -189,6 +189,14 @@ pub(crate) async fn handle(
         Ok(p) => p,
         Err(e) => {
             tracing::debug!(%peer, error = %e, "mock onvif: bad SOAP request");
+            // HTTP clients that probe for a digest challenge (curl --digest) first send the
+            // request without a body: ask for credentials before judging the body.
+            if shared.auth_required()
+                && req.header("Authorization").is_none()
+                && !shared.challenges_offered().is_empty()
+            {
+                return Reply::Send(unauthorized(shared, false));
+            }
             return fault_reply(&FaultSpec {
                 status: 400,
                 code: "Sender",
