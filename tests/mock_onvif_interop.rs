@@ -16,7 +16,9 @@ use camlink::mock::MockCamera;
 fn peers_dir() -> PathBuf {
     match std::env::var_os("CAMLINK_PEERS_DIR") {
         Some(d) => PathBuf::from(d),
-        None => PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cache/camlink-peers"),
+        None => {
+            PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cache/camlink-peers")
+        }
     }
 }
 
@@ -34,9 +36,18 @@ fn python(venv: &str) -> Option<PathBuf> {
     None
 }
 
-async fn check(venv: &str, lib: &str, port: u16, user: &str, password: &str) -> Option<serde_json::Value> {
+async fn check(
+    venv: &str,
+    lib: &str,
+    port: u16,
+    user: &str,
+    password: &str,
+) -> Option<serde_json::Value> {
     let py = python(venv)?;
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/peers/onvif_client_check.py");
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/peers/onvif_client_check.py"
+    );
     let args: Vec<String> = vec![
         "60".into(),
         py.display().to_string(),
@@ -75,24 +86,49 @@ async fn run_client(venv: &str, lib: &str) {
     assert!(v.get("error").is_none(), "{lib}: {v}");
     assert_eq!(v["manufacturer"], "camlink", "{lib}: {v}");
     assert_eq!(v["model"], "MockCam 1", "{lib}: {v}");
-    assert_eq!(v["profiles"], serde_json::json!(["main", "sub"]), "{lib}: {v}");
+    assert_eq!(
+        v["profiles"],
+        serde_json::json!(["main", "sub"]),
+        "{lib}: {v}"
+    );
     let uris = v["stream_uris"].as_array().expect("uris");
     assert_eq!(uris[0], cam.rtsp_url("main").as_str(), "{lib}: {v}");
 
     // The URI the client got plays (ffprobe, with the same credentials).
-    let uri = uris[0].as_str().unwrap().replacen("rtsp://", "rtsp://operator:Corr3ct-Horse@", 1);
+    let uri = uris[0]
+        .as_str()
+        .unwrap()
+        .replacen("rtsp://", "rtsp://operator:Corr3ct-Horse@", 1);
     let out = tokio::task::spawn_blocking(move || {
         Command::new("timeout")
-            .args(["30", "ffprobe", "-v", "error", "-rtsp_transport", "tcp", "-show_entries", "stream=codec_name", "-of", "csv=p=0", &uri])
+            .args([
+                "30",
+                "ffprobe",
+                "-v",
+                "error",
+                "-rtsp_transport",
+                "tcp",
+                "-show_entries",
+                "stream=codec_name",
+                "-of",
+                "csv=p=0",
+                &uri,
+            ])
             .output()
     })
     .await
     .unwrap()
     .expect("ffprobe");
-    assert!(String::from_utf8_lossy(&out.stdout).contains("h264"), "{lib}: ffprobe {:?}", out);
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("h264"),
+        "{lib}: ffprobe {:?}",
+        out
+    );
 
     // Wrong credentials are refused.
-    let v = check(venv, lib, port, "operator", "wrong-horse").await.unwrap();
+    let v = check(venv, lib, port, "operator", "wrong-horse")
+        .await
+        .unwrap();
     let err = v["error"].as_str().unwrap_or_default().to_string();
     assert!(!err.is_empty(), "{lib} accepted a wrong password: {v}");
     tokio::time::sleep(Duration::from_millis(10)).await;

@@ -393,7 +393,12 @@ mod tests {
         let no_qop = values[0].replace(", qop=\"auth\"", "");
         let ch = parse_challenges([no_qop.as_str()]);
         let mut client = DigestClient::new(DigestChallenge::from_challenge(&ch[0]).unwrap());
-        let h = client.authorization(&Credentials::new("admin", "s3cret:/@"), "DESCRIBE", "rtsp://h/", b"");
+        let h = client.authorization(
+            &Credentials::new("admin", "s3cret:/@"),
+            "DESCRIBE",
+            "rtsp://h/",
+            b"",
+        );
         assert!(!h.contains("qop"));
         assert!(server.verify("DESCRIBE", Some(&h), b"", lookup, t0).is_ok());
     }

@@ -280,10 +280,14 @@ impl Shared {
 
     /// Whether any HTTP scheme (digest or basic) is accepted: then 401 challenges make sense.
     pub(crate) fn challenges_offered(&self) -> Vec<AuthScheme> {
-        [AuthScheme::DigestMd5, AuthScheme::DigestSha256, AuthScheme::Basic]
-            .into_iter()
-            .filter(|s| self.accepts(*s))
-            .collect()
+        [
+            AuthScheme::DigestMd5,
+            AuthScheme::DigestSha256,
+            AuthScheme::Basic,
+        ]
+        .into_iter()
+        .filter(|s| self.accepts(*s))
+        .collect()
     }
 
     /// `WWW-Authenticate` values for a 401.
