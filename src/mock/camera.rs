@@ -64,6 +64,12 @@ impl MockCameraBuilder {
         self
     }
 
+    /// RTSPS port (0 = free port; `None` = no RTSPS).
+    pub fn rtsps_port(mut self, port: Option<u16>) -> Self {
+        self.config.rtsps_port = port;
+        self
+    }
+
     /// WS-Discovery port (0 = free port; `None` = no responder).
     pub fn discovery_port(mut self, port: Option<u16>) -> Self {
         self.config.discovery_port = port;
@@ -169,6 +175,8 @@ pub struct Ports {
     pub https: Option<u16>,
     /// RTSP.
     pub rtsp: u16,
+    /// RTSPS, if enabled.
+    pub rtsps: Option<u16>,
     /// WS-Discovery (UDP), if enabled.
     pub discovery: Option<u16>,
 }
@@ -351,7 +359,11 @@ impl MockCamera {
             None => None,
         };
         let rtsp = bind_tcp(bind, config.rtsp_port, "RTSP").await?;
-        let tls_identity = if https.is_some() {
+        let rtsps = match config.rtsps_port {
+            Some(p) => Some(bind_tcp(bind, p, "RTSPS").await?),
+            None => None,
+        };
+        let tls_identity = if https.is_some() || rtsps.is_some() {
             let mut names = vec![bind.to_string(), "localhost".to_string()];
             if let Some(h) = &config.quirks.report_host {
                 names.push(h.clone());
@@ -367,6 +379,10 @@ impl MockCamera {
                 None => None,
             },
             rtsp: local_port(&rtsp)?,
+            rtsps: match &rtsps {
+                Some(l) => Some(local_port(l)?),
+                None => None,
+            },
             discovery: None,
         };
         let mut algorithms = Vec::new();
@@ -408,11 +424,10 @@ impl MockCamera {
         if let Some(l) = https {
             tasks.push(tokio::spawn(accept_loop(shared.clone(), l, Service::Https)));
         }
-        tasks.push(tokio::spawn(accept_loop(
-            shared.clone(),
-            rtsp,
-            Service::Rtsp,
-        )));
+        tasks.push(tokio::spawn(accept_loop(shared.clone(), rtsp, Service::Rtsp)));
+        if let Some(l) = rtsps {
+            tasks.push(tokio::spawn(accept_loop(shared.clone(), l, Service::Rtsps)));
+        }
         tracing::info!(
             http = ports.http,
             https = ?ports.https,
@@ -458,6 +473,14 @@ impl MockCamera {
     /// The RTSP URL of a profile: `rtsp://127.0.0.1:PORT/<token>`.
     pub fn rtsp_url(&self, token: &str) -> String {
         format!("{}/{token}", self.base("rtsp", self.shared.ports.rtsp))
+    }
+
+    /// The RTSPS URL of a profile, if RTSPS is on: `rtsps://127.0.0.1:PORT/<token>`.
+    pub fn rtsps_url(&self, token: &str) -> Option<String> {
+        self.shared
+            .ports
+            .rtsps
+            .map(|p| format!("{}/{token}", self.base("rtsps", p)))
     }
 
     /// The snapshot URL of a profile.
@@ -595,6 +618,7 @@ enum Service {
     Http,
     Https,
     Rtsp,
+    Rtsps,
 }
 
 /// Accepts connections until shutdown; while the camera "reboots" the listener is closed (so
@@ -694,6 +718,18 @@ async fn serve(shared: Arc<Shared>, stream: TcpStream, peer: SocketAddr, service
             .await
         }
         Service::Rtsp => super::rtsp_server::serve(shared, stream, peer).await,
+        Service::Rtsps => {
+            let Some(tls) = shared.tls.as_ref() else {
+                return;
+            };
+            let acceptor = tokio_rustls::TlsAcceptor::from(tls.config.clone());
+            let Ok(Ok(stream)) =
+                tokio::time::timeout(Duration::from_secs(10), acceptor.accept(stream)).await
+            else {
+                return;
+            };
+            super::rtsp_server::serve(shared, stream, peer).await
+        }
     }
 }
 

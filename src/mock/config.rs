@@ -379,6 +379,8 @@ pub struct MockConfig {
     pub https_port: Option<u16>,
     /// RTSP port (0 = free port).
     pub rtsp_port: u16,
+    /// RTSPS (RTSP over TLS) port (0 = free port; `None` = no RTSPS).
+    pub rtsps_port: Option<u16>,
     /// WS-Discovery port (0 = free port; `None` = no responder).
     pub discovery_port: Option<u16>,
     /// Join the WS-Discovery multicast group (only inside a test network namespace).
@@ -418,6 +420,7 @@ impl Default for MockConfig {
             http_port: 0,
             https_port: Some(0),
             rtsp_port: 0,
+            rtsps_port: Some(0),
             discovery_port: Some(0),
             discovery_multicast: false,
             discovery_legacy_only: false,
