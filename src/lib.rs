@@ -40,6 +40,7 @@
 
 pub mod auth;
 pub mod datetime;
+pub mod discovery;
 mod error;
 pub mod redact;
 mod xmlutil;

@@ -1,0 +1,13 @@
+//! Finding cameras: WS-Discovery (multicast, unicast, subnet sweep, Hello/Bye), a WS-Discovery
+//! responder for mock cameras, and a port probe that tells which services a host offers.
+//!
+//! * [`ws_discovery`]: the pure message layer (Probe, ProbeMatches, Hello, Bye; scopes).
+//! * [`responder`]: the device side (which matches to send; a UDP responder task).
+//! * [`probe`]: the client side (search, sweep, listen).
+
+mod net;
+pub mod probe;
+pub mod responder;
+pub mod ws_discovery;
+
+pub use net::ipv4_interfaces;
