@@ -4,8 +4,10 @@
 //! * [`ws_discovery`]: the pure message layer (Probe, ProbeMatches, Hello, Bye; scopes).
 //! * [`responder`]: the device side (which matches to send; a UDP responder task).
 //! * [`probe`]: the client side (search, sweep, listen).
+//! * [`ports`]: which services a host offers on the usual camera ports.
 
 mod net;
+pub mod ports;
 pub mod probe;
 pub mod responder;
 pub mod ws_discovery;
