@@ -5,7 +5,12 @@
 //! * [`responder`]: the device side (which matches to send; a UDP responder task).
 //! * [`probe`]: the client side (search, sweep, listen).
 //! * [`ports`]: which services a host offers on the usual camera ports.
+//! * [`dns`] and [`mdns`]: DNS-SD browsing for `_rtsp._tcp`, `_onvif._tcp`, `_http._tcp` and
+//!   `_axis-video._tcp`.
 
+pub mod dns;
+pub mod mdns;
+pub mod merge;
 mod net;
 pub mod ports;
 pub mod probe;
