@@ -1,0 +1,167 @@
+//! Multicast WS-Discovery for real, inside a private network namespace that holds only `lo`
+//! (created here with `ip netns`, removed afterwards). Nothing leaves the machine: the group
+//! 239.255.255.250 is routed to `lo` of that namespace only. Skipped, with a note, when
+//! `ip netns add` is not permitted (not root).
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use camlink::discovery::probe::{self, DiscoveryOptions, ListenOptions};
+use camlink::discovery::responder::{Responder, ResponderConfig};
+use camlink::discovery::ws_discovery::{Endpoint, MessageKind, ProbeForm, QualifiedName};
+
+/// Set in the child process that runs inside the namespace.
+const INNER_ENV: &str = "CAMLINK_DISCOVERY_NETNS_INNER";
+
+struct Netns(String);
+
+impl Drop for Netns {
+    fn drop(&mut self) {
+        let _ = Command::new("ip").args(["netns", "del", &self.0]).status();
+    }
+}
+
+fn ip(args: &[&str]) {
+    let st = Command::new("ip").args(args).status().expect("run ip");
+    assert!(st.success(), "ip {args:?} failed");
+}
+
+#[test]
+fn multicast_discovery_in_a_private_network_namespace() {
+    if std::env::var_os(INNER_ENV).is_some() {
+        return;
+    }
+    let name = format!("camlink-disc-{}", std::process::id());
+    let added = Command::new("ip")
+        .args(["netns", "add", &name])
+        .stderr(Stdio::null())
+        .status();
+    if !matches!(added, Ok(s) if s.success()) {
+        eprintln!("SKIPPED: `ip netns add` is not permitted here; the multicast test did not run");
+        return;
+    }
+    let ns = Netns(name);
+    ip(&["-n", &ns.0, "link", "set", "lo", "up"]);
+    ip(&["-n", &ns.0, "link", "set", "lo", "multicast", "on"]);
+    ip(&["-n", &ns.0, "route", "add", "224.0.0.0/4", "dev", "lo"]);
+
+    let exe = std::env::current_exe().unwrap();
+    let mut child = Command::new("ip")
+        .args(["netns", "exec", &ns.0])
+        .arg(exe)
+        .args(["--exact", "inner_multicast", "--ignored", "--nocapture"])
+        .env(INNER_ENV, &ns.0)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("the namespace test did not finish in 30 s");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let out = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(status.success(), "inner test failed:\n{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("1 passed"),
+        "inner test did not run:\n{stdout}\n{stderr}"
+    );
+}
+
+fn camera(n: u32) -> Endpoint {
+    Endpoint {
+        address: format!("urn:uuid:00000000-0000-4000-8000-{n:012}"),
+        types: vec![
+            QualifiedName::network_video_transmitter(),
+            QualifiedName::device(),
+        ],
+        scopes: vec![format!("onvif://www.onvif.org/name/Netns{n}")],
+        xaddrs: vec![format!(
+            "http://127.0.0.1:{}/onvif/device_service",
+            9000 + n
+        )],
+        metadata_version: Some(1),
+    }
+}
+
+#[tokio::test]
+#[ignore = "runs inside the namespace created by multicast_discovery_in_a_private_network_namespace"]
+async fn inner_multicast() {
+    if std::env::var_os(INNER_ENV).is_none() {
+        eprintln!("not inside the test namespace: nothing sent");
+        return;
+    }
+    // Safety net: never multicast where there is more than loopback.
+    let ifaces = camlink::discovery::ipv4_interfaces().unwrap();
+    assert_eq!(
+        ifaces,
+        vec![Ipv4Addr::LOCALHOST],
+        "not an isolated namespace"
+    );
+
+    let any: SocketAddr = "0.0.0.0:3702".parse().unwrap();
+    let group = SocketAddr::new(IpAddr::V4(Ipv4Addr::new(239, 255, 255, 250)), 3702);
+    let (_, mut announcements) = probe::listen(ListenOptions {
+        bind: any,
+        multicast_interfaces: vec![Ipv4Addr::LOCALHOST],
+    })
+    .await
+    .unwrap();
+
+    let mut responders = Vec::new();
+    for (n, legacy_only) in [(1, false), (2, true)] {
+        let mut cfg = ResponderConfig::new(camera(n));
+        cfg.bind = any;
+        cfg.multicast_interface = Some(Ipv4Addr::LOCALHOST);
+        cfg.legacy_only = legacy_only;
+        cfg.announce_to = Some(group);
+        responders.push(Responder::start(cfg).await.unwrap());
+    }
+    let mut hellos = Vec::new();
+    while hellos.len() < 2 {
+        let a = tokio::time::timeout(Duration::from_secs(3), announcements.recv())
+            .await
+            .expect("Hello in time")
+            .unwrap();
+        assert_eq!(a.kind, MessageKind::Hello);
+        hellos.push(a.endpoint.address);
+    }
+    hellos.sort();
+    assert_eq!(hellos, vec![camera(1).address, camera(2).address]);
+
+    // Default options: multicast from every interface (here: lo), both forms, port 3702.
+    let mut found = probe::discover_all(DiscoveryOptions {
+        timeout: Duration::from_millis(1500),
+        ..DiscoveryOptions::default()
+    })
+    .await
+    .unwrap();
+    found.sort_by(|a, b| a.endpoint.address.cmp(&b.endpoint.address));
+    assert_eq!(found.len(), 2, "{found:#?}");
+    assert_eq!(found[0].endpoint, camera(1));
+    assert_eq!(found[1].endpoint, camera(2));
+    assert_eq!(found[1].form, ProbeForm::Legacy);
+    assert_eq!(found[1].scopes.name.as_deref(), Some("Netns2"));
+
+    let first = responders.remove(0);
+    first.stop().await;
+    let bye = loop {
+        let a = tokio::time::timeout(Duration::from_secs(3), announcements.recv())
+            .await
+            .expect("Bye in time")
+            .unwrap();
+        if a.kind == MessageKind::Bye {
+            break a;
+        }
+    };
+    assert_eq!(bye.endpoint.address, camera(1).address);
+}
