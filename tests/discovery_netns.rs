@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use camlink::discovery::probe::{self, DiscoveryOptions, ListenOptions};
 use camlink::discovery::responder::{Responder, ResponderConfig};
-use camlink::discovery::ws_discovery::{Endpoint, MessageKind, ProbeForm, QualifiedName};
+use camlink::discovery::ws_discovery::{self, Endpoint, MessageKind, ProbeForm, QualifiedName};
 
 /// Set in the child process that runs inside the namespace.
 const INNER_ENV: &str = "CAMLINK_DISCOVERY_NETNS_INNER";
@@ -138,6 +138,40 @@ async fn inner_multicast() {
     hellos.sort();
     assert_eq!(hellos, vec![camera(1).address, camera(2).address]);
 
+    // A device whose firmware multicasts its ProbeMatches instead of answering the sender.
+    let shouter = {
+        let sock = socket2::Socket::new(
+            socket2::Domain::IPV4,
+            socket2::Type::DGRAM,
+            Some(socket2::Protocol::UDP),
+        )
+        .unwrap();
+        sock.set_reuse_address(true).unwrap();
+        sock.bind(&any.into()).unwrap();
+        sock.set_nonblocking(true).unwrap();
+        let sock = tokio::net::UdpSocket::from_std(sock.into()).unwrap();
+        sock.join_multicast_v4(Ipv4Addr::new(239, 255, 255, 250), Ipv4Addr::LOCALHOST)
+            .unwrap();
+        tokio::spawn(async move {
+            let mut buf = vec![0u8; 65536];
+            while let Ok((n, _)) = sock.recv_from(&mut buf).await {
+                let Ok(m) = ws_discovery::parse(&buf[..n]) else {
+                    continue;
+                };
+                let (MessageKind::Probe, Some(id)) = (m.kind, m.message_id) else {
+                    continue;
+                };
+                let reply = ws_discovery::build_probe_matches(
+                    m.dialect,
+                    "urn:uuid:shout",
+                    &id,
+                    &[camera(3)],
+                );
+                let _ = sock.send_to(reply.as_bytes(), group).await;
+            }
+        })
+    };
+
     // Default options: multicast from every interface (here: lo), both forms, port 3702.
     let mut found = probe::discover_all(DiscoveryOptions {
         timeout: Duration::from_millis(1500),
@@ -145,10 +179,26 @@ async fn inner_multicast() {
     })
     .await
     .unwrap();
+    // Without the group listener, that device goes unseen.
+    let without = probe::discover_all(DiscoveryOptions {
+        timeout: Duration::from_millis(800),
+        catch_multicast_replies: false,
+        ..DiscoveryOptions::default()
+    })
+    .await
+    .unwrap();
+    assert_eq!(without.len(), 2, "{without:#?}");
+    assert!(!without.iter().any(|d| d.endpoint == camera(3)));
+    shouter.abort();
     found.sort_by(|a, b| a.endpoint.address.cmp(&b.endpoint.address));
-    assert_eq!(found.len(), 2, "{found:#?}");
+    assert_eq!(found.len(), 3, "{found:#?}");
     assert_eq!(found[0].endpoint, camera(1));
     assert_eq!(found[1].endpoint, camera(2));
+    assert_eq!(
+        found[2].endpoint,
+        camera(3),
+        "the answer multicast to the group"
+    );
     assert_eq!(found[1].form, ProbeForm::Legacy);
     assert_eq!(found[1].scopes.name.as_deref(), Some("Netns2"));
 

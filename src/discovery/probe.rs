@@ -66,6 +66,10 @@ pub struct DiscoveryOptions {
     pub max_send_rate: u32,
     /// Most distinct devices reported (at most [`MAX_RESULTS`]).
     pub max_results: usize,
+    /// With multicast, also listen in the group on [`port`](Self::port) for answers: some
+    /// firmware multicasts its ProbeMatches instead of answering the sender (default true; a
+    /// failure to bind that port is only logged).
+    pub catch_multicast_replies: bool,
 }
 
 impl Default for DiscoveryOptions {
@@ -80,6 +84,7 @@ impl Default for DiscoveryOptions {
             repeats: 3,
             max_send_rate: 500,
             max_results: MAX_RESULTS,
+            catch_multicast_replies: true,
         }
     }
 }
@@ -162,10 +167,18 @@ pub async fn discover(options: DiscoveryOptions) -> Result<mpsc::Receiver<Discov
             options.interfaces.clone()
         };
         let group = SocketAddr::new(IpAddr::V4(WSD_MULTICAST_V4), options.port);
-        for iface in ifaces {
-            match net::multicast_sender(iface) {
+        for iface in &ifaces {
+            match net::multicast_sender(*iface) {
                 Ok(s) => sockets.push((Arc::new(s), vec![group])),
                 Err(e) => tracing::warn!(%iface, error = %e, "WS-Discovery: interface skipped"),
+            }
+        }
+        if options.catch_multicast_replies && !sockets.is_empty() {
+            match group_listener(options.port, &ifaces) {
+                Ok(s) => sockets.push((Arc::new(s), Vec::new())),
+                Err(e) => {
+                    tracing::debug!(error = %e, "WS-Discovery: not listening for multicast replies")
+                }
             }
         }
     }
@@ -220,6 +233,28 @@ pub async fn discover(options: DiscoveryOptions) -> Result<mpsc::Receiver<Discov
         }
     });
     Ok(rx)
+}
+
+/// A receive-only socket on the WS-Discovery port, joined to the group on `ifaces`.
+fn group_listener(port: u16, ifaces: &[Ipv4Addr]) -> Result<UdpSocket> {
+    let sock = net::udp_socket(
+        SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), port),
+        true,
+    )?;
+    let mut joined = 0;
+    for iface in ifaces {
+        match sock.join_multicast_v4(WSD_MULTICAST_V4, *iface) {
+            Ok(()) => joined += 1,
+            Err(e) => tracing::debug!(%iface, error = %e, "WS-Discovery: cannot join the group"),
+        }
+    }
+    if joined == 0 {
+        return Err(Error::new(
+            crate::ErrorKind::Unreachable,
+            "could not join the WS-Discovery group on any interface",
+        ));
+    }
+    Ok(sock)
 }
 
 /// Runs [`discover`] to its end and returns every device found.
