@@ -27,19 +27,19 @@ fn ip(args: &[&str]) {
     assert!(st.success(), "ip {args:?} failed");
 }
 
-#[test]
-fn multicast_discovery_in_a_private_network_namespace() {
-    if std::env::var_os(INNER_ENV).is_some() {
-        return;
-    }
-    let name = format!("camlink-disc-{}", std::process::id());
+/// Creates a namespace holding only `lo` (multicast routed to it), runs the ignored test
+/// `inner` of this binary inside it, removes the namespace. `false` when namespaces are not
+/// permitted (the caller skips).
+fn run_in_netns(inner: &str, extra_env: &[(&str, String)]) -> bool {
+    let name = format!("camlink-disc-{}-{inner}", std::process::id());
+    // Interface names are short; namespace names are not limited that way, but keep them tidy.
     let added = Command::new("ip")
         .args(["netns", "add", &name])
         .stderr(Stdio::null())
         .status();
     if !matches!(added, Ok(s) if s.success()) {
-        eprintln!("SKIPPED: `ip netns add` is not permitted here; the multicast test did not run");
-        return;
+        eprintln!("SKIPPED: `ip netns add` is not permitted here; {inner} did not run");
+        return false;
     }
     let ns = Netns(name);
     ip(&["-n", &ns.0, "link", "set", "lo", "up"]);
@@ -47,33 +47,76 @@ fn multicast_discovery_in_a_private_network_namespace() {
     ip(&["-n", &ns.0, "route", "add", "224.0.0.0/4", "dev", "lo"]);
 
     let exe = std::env::current_exe().unwrap();
-    let mut child = Command::new("ip")
-        .args(["netns", "exec", &ns.0])
+    let mut cmd = Command::new("ip");
+    cmd.args(["netns", "exec", &ns.0])
         .arg(exe)
-        .args(["--exact", "inner_multicast", "--ignored", "--nocapture"])
+        .args(["--exact", inner, "--ignored", "--nocapture"])
         .env(INNER_ENV, &ns.0)
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(30);
+        .stderr(Stdio::piped());
+    for (k, v) in extra_env {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
     let status = loop {
         if let Some(s) = child.try_wait().unwrap() {
             break s;
         }
         if Instant::now() > deadline {
             let _ = child.kill();
-            panic!("the namespace test did not finish in 30 s");
+            panic!("{inner} did not finish in 60 s");
         }
         std::thread::sleep(Duration::from_millis(50));
     };
     let out = child.wait_with_output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(status.success(), "inner test failed:\n{stdout}\n{stderr}");
+    assert!(status.success(), "{inner} failed:\n{stdout}\n{stderr}");
     assert!(
         stdout.contains("1 passed"),
-        "inner test did not run:\n{stdout}\n{stderr}"
+        "{inner} did not run:\n{stdout}\n{stderr}"
+    );
+    true
+}
+
+#[test]
+fn multicast_discovery_in_a_private_network_namespace() {
+    if std::env::var_os(INNER_ENV).is_some() {
+        return;
+    }
+    run_in_netns("inner_multicast", &[]);
+}
+
+/// The python client of onvif-python (`ONVIFDiscovery`, see ../shared/PEERS.md section 6.3),
+/// from `$PEERS_DIR` (default `~/.cache/camlink-peers`).
+fn onvif_python() -> Option<std::path::PathBuf> {
+    let dir = std::env::var_os("PEERS_DIR")
+        .map(std::path::PathBuf::from)
+        .or_else(|| {
+            std::env::var_os("HOME")
+                .map(|h| std::path::PathBuf::from(h).join(".cache/camlink-peers"))
+        })?;
+    let py = dir.join("venv-onvif-python/bin/python");
+    py.is_file().then_some(py)
+}
+
+#[test]
+fn onvif_python_discovers_our_responder() {
+    if std::env::var_os(INNER_ENV).is_some() {
+        return;
+    }
+    let Some(py) = onvif_python() else {
+        assert!(
+            std::env::var_os("CAMLINK_REQUIRE_PEERS").is_none(),
+            "onvif-python peer missing (PEERS_DIR/venv-onvif-python)"
+        );
+        eprintln!("SKIPPED: onvif-python peer not installed (see ../shared/PEERS.md 6.3)");
+        return;
+    };
+    run_in_netns(
+        "inner_onvif_python",
+        &[("CAMLINK_ONVIF_PYTHON", py.display().to_string())],
     );
 }
 
@@ -214,4 +257,56 @@ async fn inner_multicast() {
         }
     };
     assert_eq!(bye.endpoint.address, camera(1).address);
+}
+
+#[tokio::test]
+#[ignore = "runs inside the namespace created by onvif_python_discovers_our_responder"]
+async fn inner_onvif_python() {
+    let (Some(_), Some(py)) = (
+        std::env::var_os(INNER_ENV),
+        std::env::var_os("CAMLINK_ONVIF_PYTHON"),
+    ) else {
+        eprintln!("not inside the test namespace: nothing sent");
+        return;
+    };
+    let ifaces = camlink::discovery::ipv4_interfaces().unwrap();
+    assert_eq!(
+        ifaces,
+        vec![Ipv4Addr::LOCALHOST],
+        "not an isolated namespace"
+    );
+
+    let mut cfg = ResponderConfig::new(camera(7));
+    cfg.bind = "0.0.0.0:3702".parse().unwrap();
+    cfg.multicast_interface = Some(Ipv4Addr::LOCALHOST);
+    let responder = Responder::start(cfg).await.unwrap();
+    let script = "import json\n\
+from onvif import ONVIFDiscovery\n\
+devices = ONVIFDiscovery(timeout=2, interface='127.0.0.1').discover()\n\
+print('RESULT ' + json.dumps([{'epr': d['epr'], 'xaddrs': d['xaddrs'], 'scopes': d['scopes'], 'types': d['types']} for d in devices]))\n";
+    let out = tokio::time::timeout(
+        Duration::from_secs(40),
+        tokio::process::Command::new(py)
+            .args(["-c", script])
+            .output(),
+    )
+    .await
+    .expect("onvif-python finished in time")
+    .unwrap();
+    responder.stop().await;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let line = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("RESULT "))
+        .unwrap_or_else(|| {
+            panic!(
+                "no result: {stdout}\n{}",
+                String::from_utf8_lossy(&out.stderr)
+            )
+        });
+    let cam = camera(7);
+    assert!(line.contains(&cam.address), "{line}");
+    assert!(line.contains(&cam.xaddrs[0]), "{line}");
+    assert!(line.contains("onvif://www.onvif.org/name/Netns7"), "{line}");
+    assert!(line.contains("tds:Device"), "{line}");
 }
