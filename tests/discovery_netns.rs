@@ -88,6 +88,14 @@ fn multicast_discovery_in_a_private_network_namespace() {
     run_in_netns("inner_multicast", &[]);
 }
 
+#[test]
+fn mdns_multicast_browse_in_a_private_network_namespace() {
+    if std::env::var_os(INNER_ENV).is_some() {
+        return;
+    }
+    run_in_netns("inner_mdns_multicast", &[]);
+}
+
 /// The python client of onvif-python (`ONVIFDiscovery`, see ../shared/PEERS.md section 6.3),
 /// from `$PEERS_DIR` (default `~/.cache/camlink-peers`).
 fn onvif_python() -> Option<std::path::PathBuf> {
@@ -309,4 +317,106 @@ print('RESULT ' + json.dumps([{'epr': d['epr'], 'xaddrs': d['xaddrs'], 'scopes':
     assert!(line.contains(&cam.xaddrs[0]), "{line}");
     assert!(line.contains("onvif://www.onvif.org/name/Netns7"), "{line}");
     assert!(line.contains("tds:Device"), "{line}");
+}
+
+#[tokio::test]
+#[ignore = "runs inside the namespace created by mdns_multicast_browse_in_a_private_network_namespace"]
+async fn inner_mdns_multicast() {
+    use camlink::discovery::dns::{Message, RData, Record, RecordType};
+    use camlink::discovery::mdns::{self, BrowseOptions};
+
+    if std::env::var_os(INNER_ENV).is_none() {
+        eprintln!("not inside the test namespace: nothing sent");
+        return;
+    }
+    let ifaces = camlink::discovery::ipv4_interfaces().unwrap();
+    assert_eq!(
+        ifaces,
+        vec![Ipv4Addr::LOCALHOST],
+        "not an isolated namespace"
+    );
+
+    // A responder on 224.0.0.251:5353 that answers "legacy unicast" queries (RFC 6762 6.7:
+    // a query from a port other than 5353 gets a unicast answer).
+    let sock = tokio::net::UdpSocket::bind("0.0.0.0:5353").await.unwrap();
+    sock.join_multicast_v4(Ipv4Addr::new(224, 0, 0, 251), Ipv4Addr::LOCALHOST)
+        .unwrap();
+    let responder = tokio::spawn(async move {
+        let mut buf = vec![0u8; 9000];
+        while let Ok((n, from)) = sock.recv_from(&mut buf).await {
+            let Ok(q) = Message::parse(&buf[..n]) else {
+                continue;
+            };
+            if q.response
+                || !q
+                    .questions
+                    .iter()
+                    .any(|x| x.name == "_axis-video._tcp.local")
+            {
+                continue;
+            }
+            let rec = |name: &str, rtype, data| Record {
+                name: name.to_string(),
+                rtype,
+                class: 1,
+                cache_flush: false,
+                ttl: 120,
+                data,
+            };
+            let answer = Message {
+                id: q.id,
+                response: true,
+                answers: vec![rec(
+                    "_axis-video._tcp.local",
+                    RecordType::Ptr,
+                    RData::Ptr("AXIS M1065-L - ACCC8E000001._axis-video._tcp.local".into()),
+                )],
+                additionals: vec![
+                    rec(
+                        "AXIS M1065-L - ACCC8E000001._axis-video._tcp.local",
+                        RecordType::Srv,
+                        RData::Srv {
+                            priority: 0,
+                            weight: 0,
+                            port: 80,
+                            target: "axis-accc8e000001.local".into(),
+                        },
+                    ),
+                    rec(
+                        "AXIS M1065-L - ACCC8E000001._axis-video._tcp.local",
+                        RecordType::Txt,
+                        RData::Txt(vec![b"macaddress=ACCC8E000001".to_vec()]),
+                    ),
+                    rec(
+                        "axis-accc8e000001.local",
+                        RecordType::A,
+                        RData::A(Ipv4Addr::LOCALHOST),
+                    ),
+                ],
+                ..Message::default()
+            };
+            let _ = sock.send_to(&answer.encode(), from).await;
+        }
+    });
+    let mut rx = mdns::browse(BrowseOptions {
+        timeout: Duration::from_millis(1200),
+        ..BrowseOptions::default()
+    })
+    .await
+    .unwrap();
+    let mut found = Vec::new();
+    while let Some(s) = rx.recv().await {
+        found.push(s);
+    }
+    responder.abort();
+    assert_eq!(found.len(), 1, "{found:#?}");
+    assert_eq!(
+        found[0].instance,
+        "AXIS M1065-L - ACCC8E000001._axis-video._tcp.local"
+    );
+    assert_eq!(found[0].addresses, vec![IpAddr::V4(Ipv4Addr::LOCALHOST)]);
+    assert_eq!(
+        found[0].txt,
+        vec![("macaddress".to_string(), "ACCC8E000001".to_string())]
+    );
 }

@@ -294,3 +294,32 @@ async fn invalid_options_are_refused() {
         &camlink::ErrorKind::InvalidInput
     );
 }
+
+#[tokio::test]
+async fn ipv6_loopback_urls_are_bracketed() {
+    let Ok(l) = TcpListener::bind("[::1]:0").await else {
+        eprintln!("SKIPPED: no IPv6 loopback here");
+        return;
+    };
+    let port = l.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        while let Ok((mut s, _)) = l.accept().await {
+            let _ = read_request(&mut s).await;
+            let _ = s
+                .write_all(b"RTSP/1.0 200 OK\r\nCSeq: 1\r\nServer: V6Cam\r\n\r\n")
+                .await;
+        }
+    });
+    let opts = PortProbeOptions {
+        ports: vec![port],
+        ..PortProbeOptions::default()
+    };
+    let report = ports::probe_ports("::1".parse().unwrap(), &opts)
+        .await
+        .unwrap();
+    assert_eq!(report.ports[0].service, Some(Service::Rtsp));
+    assert_eq!(
+        report.media_url.as_deref(),
+        Some(format!("rtsp://[::1]:{port}/").as_str())
+    );
+}
