@@ -1,7 +1,8 @@
 //! Finding cameras: WS-Discovery (multicast, unicast, subnet sweep, Hello/Bye), a WS-Discovery
 //! responder for mock cameras, and a port probe that tells which services a host offers.
 //!
-//! * [`ws_discovery`]: the pure message layer (Probe, ProbeMatches, Hello, Bye; scopes).
+//! * [`ws_discovery`]: the pure message layer (Probe, ProbeMatches, Hello, Bye).
+//! * [`scopes`]: the well-known ONVIF scopes, decoded.
 //! * [`responder`]: the device side (which matches to send; a UDP responder task).
 //! * [`probe`]: the client side (search, sweep, listen).
 //! * [`ports`]: which services a host offers on the usual camera ports.
@@ -15,6 +16,7 @@ mod net;
 pub mod ports;
 pub mod probe;
 pub mod responder;
+pub mod scopes;
 pub mod ws_discovery;
 
 pub use net::ipv4_interfaces;
