@@ -170,11 +170,9 @@ async fn inner_multicast() {
 
     let mut responders = Vec::new();
     for (n, legacy_only) in [(1, false), (2, true)] {
-        let mut cfg = ResponderConfig::new(camera(n));
-        cfg.bind = any;
-        cfg.multicast_interface = Some(Ipv4Addr::LOCALHOST);
+        let mut cfg = ResponderConfig::multicast(camera(n), Ipv4Addr::LOCALHOST);
+        assert_eq!((cfg.bind, cfg.announce_to), (any, Some(group)));
         cfg.legacy_only = legacy_only;
-        cfg.announce_to = Some(group);
         responders.push(Responder::start(cfg).await.unwrap());
     }
     let mut hellos = Vec::new();
@@ -217,6 +215,7 @@ async fn inner_multicast() {
                     "urn:uuid:shout",
                     &id,
                     &[camera(3)],
+                    None,
                 );
                 let _ = sock.send_to(reply.as_bytes(), group).await;
             }

@@ -125,11 +125,18 @@ async fn spoofed_matches_with_a_foreign_relates_to_are_ignored() {
                 "urn:uuid:s1",
                 "urn:uuid:99999999-9999-4999-8999-999999999999",
                 &[camera(66)],
+                None,
             ),
             // No RelatesTo at all (a Hello dressed as an answer).
-            ws_discovery::build_hello(Dialect::default(), "urn:uuid:s2", &camera(67)),
+            ws_discovery::build_hello(Dialect::default(), "urn:uuid:s2", &camera(67), None),
             // The genuine answer.
-            ws_discovery::build_probe_matches(Dialect::default(), "urn:uuid:s3", id, &[camera(5)]),
+            ws_discovery::build_probe_matches(
+                Dialect::default(),
+                "urn:uuid:s3",
+                id,
+                &[camera(5)],
+                None,
+            ),
         ]
     })
     .await;
@@ -151,6 +158,7 @@ async fn a_flood_of_answers_stays_bounded() {
                     "urn:uuid:f",
                     id,
                     &[camera(1000 + i)],
+                    None,
                 )
             })
             .collect()
@@ -220,4 +228,8 @@ async fn hello_and_bye_are_heard() {
         .unwrap();
     assert_eq!(bye.kind, MessageKind::Bye);
     assert_eq!(bye.endpoint.address, camera(8).address);
+    // One instance, messages counted in order.
+    let (h, b) = (hello.app_sequence.unwrap(), bye.app_sequence.unwrap());
+    assert_eq!(h.instance_id, b.instance_id);
+    assert!(h.message_number < b.message_number);
 }

@@ -18,7 +18,7 @@ fuzz_target!(|data: &[u8]| {
             xaddrs: vec!["http://127.0.0.1/onvif/device_service".into()],
             metadata_version: Some(1),
         };
-        if let Some(reply) = answer_probe(&camera, &msg, false, "urn:uuid:reply") {
+        if let Some(reply) = answer_probe(&camera, &msg, false, "urn:uuid:reply", None) {
             // Our own answer must always parse back.
             assert!(ws_discovery::parse(reply.as_bytes()).is_ok());
         }

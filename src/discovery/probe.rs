@@ -27,7 +27,7 @@ use tokio::time::Instant;
 
 use super::net;
 use super::ws_discovery::{
-    self, Endpoint, MessageKind, ProbeForm, ScopeInfo, WSD_MULTICAST_V4, WSD_PORT,
+    self, AppSequence, Endpoint, MessageKind, ProbeForm, ScopeInfo, WSD_MULTICAST_V4, WSD_PORT,
 };
 use crate::{Error, Result};
 
@@ -447,6 +447,9 @@ pub struct Announcement {
     pub endpoint: Endpoint,
     /// Where it came from.
     pub from: SocketAddr,
+    /// The device's message sequence, if sent: a Bye whose `instance_id` is older than the
+    /// Hello already seen is stale.
+    pub app_sequence: Option<AppSequence>,
 }
 
 /// Where to listen for Hello and Bye.
@@ -503,6 +506,7 @@ pub async fn listen(options: ListenOptions) -> Result<(SocketAddr, mpsc::Receive
                     kind: msg.kind,
                     endpoint,
                     from,
+                    app_sequence: msg.app_sequence,
                 };
                 if tx.send(a).await.is_err() {
                     return;

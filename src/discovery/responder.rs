@@ -14,7 +14,7 @@
 //! let probe = ws_discovery::parse(
 //!     ws_discovery::build_probe(ProbeForm::Standard, "urn:uuid:00000000-0000-4000-8000-000000000001").as_bytes(),
 //! )?;
-//! let reply = answer_probe(&camera, &probe, false, "urn:uuid:00000000-0000-4000-8000-000000000002").unwrap();
+//! let reply = answer_probe(&camera, &probe, false, "urn:uuid:00000000-0000-4000-8000-000000000002", None).unwrap();
 //! let reply = ws_discovery::parse(reply.as_bytes())?;
 //! assert_eq!(reply.relates_to.as_deref(), Some("urn:uuid:00000000-0000-4000-8000-000000000001"));
 //! # Ok::<(), camlink::Error>(())
@@ -29,7 +29,7 @@ use tokio::task::JoinHandle;
 
 use super::net;
 use super::ws_discovery::{
-    self, Endpoint, Message, MessageKind, ProbeForm, WSD_MULTICAST_V4, WSD_PORT,
+    self, AppSequence, Endpoint, Message, MessageKind, ProbeForm, WSD_MULTICAST_V4, WSD_PORT,
 };
 use crate::{Error, Result};
 
@@ -39,12 +39,14 @@ pub const MAX_REPLIES_PER_SECOND: u32 = 200;
 
 /// The ProbeMatches `endpoint` sends for `probe`, or `None` when it must stay silent: not a
 /// Probe, no MessageID to relate to, a type or scope it does not have, or (with `legacy_only`, the
-/// behaviour of older firmware) a probe that is not in the [`ProbeForm::Legacy`] form.
+/// behaviour of older firmware) a probe that is not in the [`ProbeForm::Legacy`] form. `seq` is
+/// the device's `AppSequence` for this message, if it keeps one.
 pub fn answer_probe(
     endpoint: &Endpoint,
     probe: &Message,
     legacy_only: bool,
     message_id: &str,
+    seq: Option<AppSequence>,
 ) -> Option<String> {
     if probe.kind != MessageKind::Probe {
         return None;
@@ -74,6 +76,7 @@ pub fn answer_probe(
         message_id,
         relates_to,
         std::slice::from_ref(endpoint),
+        seq,
     ))
 }
 
@@ -132,6 +135,15 @@ impl ResponderConfig {
         }
     }
 
+    /// A responder as a camera runs it: `0.0.0.0:3702`, joined to the group on the interface with
+    /// address `iface`, Hello and Bye sent to the group.
+    pub fn multicast(endpoint: Endpoint, iface: Ipv4Addr) -> Self {
+        let mut c = ResponderConfig::new(endpoint);
+        c.multicast_interface = Some(iface);
+        c.announce_to = Some(c.group_addr());
+        c
+    }
+
     /// The multicast group address on the bound port, for `announce_to`.
     pub fn group_addr(&self) -> SocketAddr {
         SocketAddr::new(IpAddr::V4(WSD_MULTICAST_V4), self.bind.port())
@@ -160,16 +172,18 @@ impl Responder {
         let local_addr = socket
             .local_addr()
             .map_err(|e| Error::io(e, "responder local address"))?;
+        let mut seq = Sequencer::starting_now();
         if let Some(to) = config.announce_to {
             let hello = ws_discovery::build_hello(
                 Default::default(),
                 &ProbeForm::Standard.new_message_id(),
                 &config.endpoint,
+                Some(seq.next()),
             );
             send(&socket, hello.as_bytes(), to).await;
         }
         let (tx, rx) = oneshot::channel();
-        let task = tokio::spawn(serve(socket, config, rx));
+        let task = tokio::spawn(serve(socket, config, seq, rx));
         Ok(Responder {
             local_addr,
             stop: Some(tx),
@@ -210,7 +224,39 @@ async fn send(socket: &UdpSocket, bytes: &[u8], to: SocketAddr) {
     }
 }
 
-async fn serve(socket: UdpSocket, config: ResponderConfig, mut stop: oneshot::Receiver<()>) {
+/// The device's `AppSequence`: the instance is the start time in seconds, messages count up.
+struct Sequencer {
+    instance_id: u32,
+    message_number: u32,
+}
+
+impl Sequencer {
+    fn starting_now() -> Self {
+        let secs = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or_default();
+        Sequencer {
+            instance_id: u32::try_from(secs).unwrap_or(u32::MAX),
+            message_number: 0,
+        }
+    }
+
+    fn next(&mut self) -> AppSequence {
+        self.message_number = self.message_number.wrapping_add(1);
+        AppSequence {
+            instance_id: self.instance_id,
+            message_number: self.message_number,
+        }
+    }
+}
+
+async fn serve(
+    socket: UdpSocket,
+    config: ResponderConfig,
+    mut seq: Sequencer,
+    mut stop: oneshot::Receiver<()>,
+) {
     let mut buf = vec![0u8; ws_discovery::MAX_MESSAGE_LEN];
     let mut window = Instant::now();
     let mut sent_in_window: u32 = 0;
@@ -234,11 +280,6 @@ async fn serve(socket: UdpSocket, config: ResponderConfig, mut stop: oneshot::Re
                 continue;
             }
         };
-        let reply_id = ProbeForm::Standard.new_message_id();
-        let Some(reply) = answer_probe(&config.endpoint, &msg, config.legacy_only, &reply_id)
-        else {
-            continue;
-        };
         if window.elapsed() >= Duration::from_secs(1) {
             window = Instant::now();
             sent_in_window = 0;
@@ -247,6 +288,16 @@ async fn serve(socket: UdpSocket, config: ResponderConfig, mut stop: oneshot::Re
             tracing::debug!(%from, "WS-Discovery reply rate limit reached; probe ignored");
             continue;
         }
+        let reply_id = ProbeForm::Standard.new_message_id();
+        let Some(reply) = answer_probe(
+            &config.endpoint,
+            &msg,
+            config.legacy_only,
+            &reply_id,
+            Some(seq.next()),
+        ) else {
+            continue;
+        };
         sent_in_window += 1;
         send(&socket, reply.as_bytes(), from).await;
     }
@@ -255,6 +306,7 @@ async fn serve(socket: UdpSocket, config: ResponderConfig, mut stop: oneshot::Re
             Default::default(),
             &ProbeForm::Standard.new_message_id(),
             &config.endpoint,
+            Some(seq.next()),
         );
         send(&socket, bye.as_bytes(), to).await;
     }
@@ -288,29 +340,30 @@ mod tests {
     #[test]
     fn answers_both_forms_unless_legacy_only() {
         for form in ProbeForm::ALL {
-            let r = answer_probe(&cam(), &probe(form), false, "urn:uuid:r").unwrap();
+            let r = answer_probe(&cam(), &probe(form), false, "urn:uuid:r", None).unwrap();
             let m = parse(r.as_bytes()).unwrap();
             assert_eq!(m.relates_to.as_deref(), Some("urn:uuid:p"));
             assert_eq!(m.endpoints[0].xaddrs, cam().xaddrs);
         }
-        assert!(answer_probe(&cam(), &probe(ProbeForm::Standard), true, "r").is_none());
-        assert!(answer_probe(&cam(), &probe(ProbeForm::Legacy), true, "r").is_some());
+        assert!(answer_probe(&cam(), &probe(ProbeForm::Standard), true, "r", None).is_none());
+        assert!(answer_probe(&cam(), &probe(ProbeForm::Legacy), true, "r", None).is_some());
     }
 
     #[test]
     fn silent_for_foreign_types_and_scopes() {
         let mut other = cam();
         other.types = vec![QualifiedName::new("urn:printer", "Printer")];
-        assert!(answer_probe(&other, &probe(ProbeForm::Standard), false, "r").is_none());
+        assert!(answer_probe(&other, &probe(ProbeForm::Standard), false, "r", None).is_none());
         let mut p = probe(ProbeForm::Standard);
         p.probe.as_mut().unwrap().scopes = vec!["onvif://www.onvif.org/location/country".into()];
-        assert!(answer_probe(&cam(), &p, false, "r").is_some());
+        assert!(answer_probe(&cam(), &p, false, "r", None).is_some());
         p.probe.as_mut().unwrap().scopes = vec!["onvif://www.onvif.org/location/coun".into()];
-        assert!(answer_probe(&cam(), &p, false, "r").is_none());
+        assert!(answer_probe(&cam(), &p, false, "r", None).is_none());
         // A match is never sent for a message that is not a probe.
         let hello =
-            parse(ws_discovery::build_hello(Default::default(), "h", &cam()).as_bytes()).unwrap();
-        assert!(answer_probe(&cam(), &hello, false, "r").is_none());
+            parse(ws_discovery::build_hello(Default::default(), "h", &cam(), None).as_bytes())
+                .unwrap();
+        assert!(answer_probe(&cam(), &hello, false, "r", None).is_none());
     }
 
     #[test]

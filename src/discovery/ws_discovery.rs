@@ -347,6 +347,18 @@ pub struct Message {
     pub endpoints: Vec<Endpoint>,
     /// The search terms, for a Probe.
     pub probe: Option<ProbeRequest>,
+    /// The `AppSequence` header (Hello, Bye, ProbeMatches), if sent.
+    pub app_sequence: Option<AppSequence>,
+}
+
+/// The WS-Discovery `AppSequence` header: lets a receiver order a device's messages and drop
+/// replays (`InstanceId` grows at each device restart, `MessageNumber` with each message).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct AppSequence {
+    /// Grows each time the device restarts.
+    pub instance_id: u32,
+    /// Grows with each message of this instance.
+    pub message_number: u32,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -429,6 +441,7 @@ pub fn parse(input: &[u8]) -> Result<Message> {
         dialect: Dialect::default(),
         endpoints: Vec::new(),
         probe: None,
+        app_sequence: None,
     };
     let mut current: Option<Endpoint> = None;
     let mut probe = ProbeRequest::default();
@@ -500,6 +513,34 @@ pub fn parse(input: &[u8]) -> Result<Message> {
                     && let Some(a) = uri.as_deref().and_then(static_ns)
                 {
                     msg.dialect.addressing = a;
+                }
+                if depth == 2
+                    && class == Ns::Wsd
+                    && local == "AppSequence"
+                    && last_is(&path, Ns::Soap, "Header")
+                {
+                    let mut seq = AppSequence::default();
+                    let mut complete = 0;
+                    for a in e.attributes().flatten() {
+                        let v = a
+                            .normalized_value(quick_xml::XmlVersion::Implicit1_0)
+                            .ok()
+                            .and_then(|v| v.trim().parse::<u32>().ok());
+                        match (a.key.local_name().into_inner(), v) {
+                            ("InstanceId", Some(v)) => {
+                                seq.instance_id = v;
+                                complete += 1;
+                            }
+                            ("MessageNumber", Some(v)) => {
+                                seq.message_number = v;
+                                complete += 1;
+                            }
+                            _ => {}
+                        }
+                    }
+                    if complete == 2 {
+                        msg.app_sequence = Some(seq);
+                    }
                 }
                 if class == Ns::Wsd && local == "Scopes" && kind == Some(MessageKind::Probe) {
                     for a in e.attributes().flatten() {
@@ -666,12 +707,14 @@ fn resolve_types(resolver: &quick_xml::name::NamespaceResolver, value: &str) -> 
 }
 
 /// Builds a ProbeMatches answering the probe whose MessageID is `relates_to`, in `dialect`
-/// (use the probe's own, [`Message::dialect`]).
+/// (use the probe's own, [`Message::dialect`]), with an `AppSequence` header when given (the
+/// specification wants one; a device keeps the counter).
 pub fn build_probe_matches(
     dialect: Dialect,
     message_id: &str,
     relates_to: &str,
     endpoints: &[Endpoint],
+    seq: Option<AppSequence>,
 ) -> String {
     let mut body = String::new();
     for ep in endpoints.iter().take(MAX_MATCHES_PER_MESSAGE) {
@@ -684,25 +727,36 @@ pub fn build_probe_matches(
         "ProbeMatches",
         message_id,
         Some(relates_to),
+        seq,
         &format!("<d:ProbeMatches>{body}</d:ProbeMatches>"),
     )
 }
 
 /// Builds a Hello announcing `endpoint`.
-pub fn build_hello(dialect: Dialect, message_id: &str, endpoint: &Endpoint) -> String {
+pub fn build_hello(
+    dialect: Dialect,
+    message_id: &str,
+    endpoint: &Endpoint,
+    seq: Option<AppSequence>,
+) -> String {
     let mut body = String::from("<d:Hello>");
     endpoint_xml(&mut body, endpoint);
     body.push_str("</d:Hello>");
-    envelope(dialect, "Hello", message_id, None, &body)
+    envelope(dialect, "Hello", message_id, None, seq, &body)
 }
 
 /// Builds a Bye for `endpoint` (only its address is sent).
-pub fn build_bye(dialect: Dialect, message_id: &str, endpoint: &Endpoint) -> String {
+pub fn build_bye(
+    dialect: Dialect,
+    message_id: &str,
+    endpoint: &Endpoint,
+    seq: Option<AppSequence>,
+) -> String {
     let body = format!(
         "<d:Bye><a:EndpointReference><a:Address>{}</a:Address></a:EndpointReference></d:Bye>",
         escape(&endpoint.address)
     );
-    envelope(dialect, "Bye", message_id, None, &body)
+    envelope(dialect, "Bye", message_id, None, seq, &body)
 }
 
 fn endpoint_xml(out: &mut String, ep: &Endpoint) {
@@ -710,15 +764,20 @@ fn endpoint_xml(out: &mut String, ep: &Endpoint) {
     out.push_str(&escape(&ep.address));
     out.push_str("</a:Address></a:EndpointReference>");
     if !ep.types.is_empty() {
-        out.push_str("<d:Types>");
-        let names: Vec<String> = ep
-            .types
-            .iter()
-            .map(|t| match well_known_prefix(&t.namespace) {
+        // Well-known namespaces use the envelope's prefixes; others are declared here.
+        let mut decls = String::new();
+        let mut names: Vec<String> = Vec::new();
+        for (i, t) in ep.types.iter().take(MAX_LIST_ITEMS).enumerate() {
+            names.push(match well_known_prefix(&t.namespace) {
                 Some(p) => format!("{p}:{}", t.local),
-                None => t.local.clone(),
-            })
-            .collect();
+                None if t.namespace.is_empty() => t.local.clone(),
+                None => {
+                    decls.push_str(&format!(r#" xmlns:t{i}="{}""#, escape(&t.namespace)));
+                    format!("t{i}:{}", t.local)
+                }
+            });
+        }
+        out.push_str(&format!("<d:Types{decls}>"));
         out.push_str(&escape(&names.join(" ")));
         out.push_str("</d:Types>");
     }
@@ -743,6 +802,7 @@ fn envelope(
     action: &str,
     message_id: &str,
     relates_to: Option<&str>,
+    seq: Option<AppSequence>,
     body: &str,
 ) -> String {
     let to = if relates_to.is_some() {
@@ -759,12 +819,20 @@ fn envelope(
     let relates = relates_to
         .map(|r| format!("<a:RelatesTo>{}</a:RelatesTo>", escape(r)))
         .unwrap_or_default();
+    let seq = seq
+        .map(|q| {
+            format!(
+                r#"<d:AppSequence InstanceId="{}" MessageNumber="{}"/>"#,
+                q.instance_id, q.message_number
+            )
+        })
+        .unwrap_or_default();
     format!(
         concat!(
             r#"<?xml version="1.0" encoding="UTF-8"?>"#,
             r#"<s:Envelope xmlns:s="{soap}" xmlns:a="{wsa}" xmlns:d="{wsd}" xmlns:dn="{dn}" xmlns:tds="{tds}">"#,
             r#"<s:Header><a:MessageID>{id}</a:MessageID>{relates}<a:To>{to}</a:To>"#,
-            r#"<a:Action>{wsd}/{action}</a:Action></s:Header>"#,
+            r#"<a:Action>{wsd}/{action}</a:Action>{seq}</s:Header>"#,
             r#"<s:Body>{body}</s:Body></s:Envelope>"#
         ),
         soap = ns::SOAP12,
@@ -776,6 +844,7 @@ fn envelope(
         relates = relates,
         to = to,
         action = action,
+        seq = seq,
         body = body,
     )
 }
@@ -845,8 +914,19 @@ mod tests {
             "urn:uuid:x",
             "urn:uuid:probe",
             std::slice::from_ref(&ep),
+            Some(AppSequence {
+                instance_id: 1_700_000_000,
+                message_number: 7,
+            }),
         );
         let m = parse(xml.as_bytes()).unwrap();
+        assert_eq!(
+            m.app_sequence,
+            Some(AppSequence {
+                instance_id: 1_700_000_000,
+                message_number: 7
+            })
+        );
         assert_eq!(m.kind, MessageKind::ProbeMatches);
         assert_eq!(m.relates_to.as_deref(), Some("urn:uuid:probe"));
         assert_eq!(m.endpoints, vec![ep]);
@@ -858,12 +938,22 @@ mod tests {
     }
 
     #[test]
+    fn foreign_type_namespaces_are_declared() {
+        let mut ep = sample_endpoint();
+        ep.types
+            .push(QualifiedName::new("urn:example:vendor", "Recorder"));
+        let xml = build_hello(Dialect::default(), "urn:uuid:h", &ep, None);
+        let m = parse(xml.as_bytes()).unwrap();
+        assert_eq!(m.endpoints[0].types, ep.types);
+    }
+
+    #[test]
     fn hello_and_bye_round_trip() {
         let ep = sample_endpoint();
-        let m = parse(build_hello(Dialect::default(), "urn:uuid:h", &ep).as_bytes()).unwrap();
+        let m = parse(build_hello(Dialect::default(), "urn:uuid:h", &ep, None).as_bytes()).unwrap();
         assert_eq!(m.kind, MessageKind::Hello);
         assert_eq!(m.endpoints, vec![ep.clone()]);
-        let m = parse(build_bye(Dialect::default(), "urn:uuid:b", &ep).as_bytes()).unwrap();
+        let m = parse(build_bye(Dialect::default(), "urn:uuid:b", &ep, None).as_bytes()).unwrap();
         assert_eq!(m.kind, MessageKind::Bye);
         assert_eq!(m.endpoints.len(), 1);
         assert_eq!(m.endpoints[0].address, ep.address);
@@ -888,6 +978,7 @@ mod tests {
             "urn:uuid:r",
             "urn:uuid:p11",
             &[sample_endpoint()],
+            None,
         );
         assert!(reply.contains(ns::WSD_2009_01), "{reply}");
         let r = parse(reply.as_bytes()).unwrap();
@@ -966,6 +1057,7 @@ mod tests {
             "ProbeMatches",
             "urn:uuid:m",
             Some("urn:uuid:r"),
+            None,
             &format!("<d:ProbeMatches>{body}</d:ProbeMatches>"),
         );
         assert_eq!(
@@ -991,7 +1083,7 @@ mod tests {
 
         #[test]
         fn mutated_matches_never_panic(cut in 0usize..1200, byte in proptest::num::u8::ANY) {
-            let xml = build_probe_matches(Dialect::default(), "urn:uuid:x", "urn:uuid:p", &[sample_endpoint()]);
+            let xml = build_probe_matches(Dialect::default(), "urn:uuid:x", "urn:uuid:p", &[sample_endpoint()], None);
             let mut b = xml.into_bytes();
             if let Some(x) = b.get_mut(cut) { *x = byte; }
             let _ = parse(&b);
