@@ -323,3 +323,22 @@ async fn ipv6_loopback_urls_are_bracketed() {
         Some(format!("rtsp://[::1]:{port}/").as_str())
     );
 }
+
+#[tokio::test]
+async fn host_names_and_bracketed_addresses_are_accepted() {
+    let rtsp = spawn_rtsp().await;
+    let opts = PortProbeOptions {
+        ports: vec![rtsp],
+        ..PortProbeOptions::default()
+    };
+    for host in ["127.0.0.1", " 127.0.0.1 "] {
+        let r = ports::probe_host(host, &opts).await.unwrap();
+        assert_eq!(r.ports[0].service, Some(Service::Rtsp), "{host}");
+    }
+    let e = ports::probe_host("", &opts).await.unwrap_err();
+    assert_eq!(e.kind(), &camlink::ErrorKind::InvalidInput);
+    // `localhost` resolves to loopback only.
+    if let Ok(r) = ports::probe_host("localhost", &opts).await {
+        assert!(r.host.is_loopback());
+    }
+}

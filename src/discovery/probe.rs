@@ -270,6 +270,10 @@ pub async fn discover_all(options: DiscoveryOptions) -> Result<Vec<Discovered>> 
 /// Probes every host of `network/prefix_len` on `options.port` by unicast, at most
 /// `options.max_send_rate` datagrams per second (no multicast). Refuses networks larger than
 /// [`MAX_TARGETS`] hosts.
+///
+/// Sending stops at the timeout: a sweep sends `hosts × forms × repeats` datagrams, so give it a
+/// timeout of at least that divided by the rate (a /24 with both forms, 3 repeats at 500/s: 3 s
+/// of sending, so about 5 s).
 pub async fn sweep(
     network: Ipv4Addr,
     prefix_len: u8,

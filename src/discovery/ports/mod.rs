@@ -193,6 +193,37 @@ impl Default for PortProbeOptions {
     }
 }
 
+/// Resolves `host` (a name or an address; the first address found is used, within the connect
+/// timeout) and runs [`probe_ports`] on it.
+///
+/// Errors: [`ErrorKind::Unreachable`](crate::ErrorKind::Unreachable) when the name does not
+/// resolve, [`ErrorKind::Timeout`](crate::ErrorKind::Timeout) when resolving takes too long.
+pub async fn probe_host(host: &str, options: &PortProbeOptions) -> Result<HostReport> {
+    let trimmed = host.trim().trim_start_matches('[').trim_end_matches(']');
+    if let Ok(ip) = trimmed.parse::<IpAddr>() {
+        return probe_ports(ip, options).await;
+    }
+    if trimmed.is_empty() || trimmed.len() > 253 {
+        return Err(Error::invalid_input(
+            "host name empty or longer than 253 bytes",
+        ));
+    }
+    let lookup = tokio::net::lookup_host((trimmed, 0));
+    let mut addrs =
+        tokio::time::timeout(options.connect_timeout.max(Duration::from_secs(2)), lookup)
+            .await
+            .map_err(|_| Error::timeout("resolving the host name").with_peer(trimmed))?
+            .map_err(|e| Error::io(e, "resolving the host name").with_peer(trimmed))?;
+    let Some(addr) = addrs.next() else {
+        return Err(Error::new(
+            crate::ErrorKind::Unreachable,
+            "the host name has no address",
+        )
+        .with_peer(trimmed));
+    };
+    probe_ports(addr.ip(), options).await
+}
+
 /// Checks `options.ports` on `host` and identifies the services.
 ///
 /// Errors only for invalid options (no ports, too many ports); unreachable ports are reported
