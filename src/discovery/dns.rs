@@ -585,7 +585,48 @@ mod tests {
         assert!(m.questions[0].unicast_response);
     }
 
+    fn name_strategy() -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::prelude::*;
+        proptest::collection::vec("[a-z0-9_-]{1,20}", 1..5).prop_map(|l| l.join("."))
+    }
+
+    fn record_strategy() -> impl proptest::strategy::Strategy<Value = Record> {
+        use proptest::prelude::*;
+        let data = prop_oneof![
+            any::<[u8; 4]>().prop_map(|b| RData::A(Ipv4Addr::from(b))),
+            any::<[u8; 16]>().prop_map(|b| RData::Aaaa(Ipv6Addr::from(b))),
+            name_strategy().prop_map(RData::Ptr),
+            (any::<u16>(), any::<u16>(), any::<u16>(), name_strategy()).prop_map(
+                |(priority, weight, port, target)| RData::Srv {
+                    priority,
+                    weight,
+                    port,
+                    target
+                }
+            ),
+            proptest::collection::vec(proptest::collection::vec(any::<u8>(), 1..40), 1..5)
+                .prop_map(RData::Txt),
+        ];
+        (name_strategy(), data, any::<bool>(), any::<u32>()).prop_map(
+            |(name, data, cache_flush, ttl)| {
+                let mut r = rec(&name, data);
+                r.cache_flush = cache_flush;
+                r.ttl = ttl;
+                r
+            },
+        )
+    }
+
     proptest::proptest! {
+        #[test]
+        fn records_round_trip(
+            answers in proptest::collection::vec(record_strategy(), 0..6),
+            additionals in proptest::collection::vec(record_strategy(), 0..6),
+        ) {
+            let m = Message { id: 0, response: true, questions: vec![], answers, authorities: vec![], additionals };
+            proptest::prop_assert_eq!(Message::parse(&m.encode()).unwrap(), m);
+        }
+
         #[test]
         fn arbitrary_bytes_never_panic(data in proptest::collection::vec(proptest::num::u8::ANY, 0..600)) {
             let _ = Message::parse(&data);
