@@ -342,3 +342,37 @@ async fn host_names_and_bracketed_addresses_are_accepted() {
         assert!(r.host.is_loopback());
     }
 }
+
+/// Some RTSP servers drop `OPTIONS *` (they want a URL) but answer anything else with an RTSP
+/// status line: still RTSP, not HTTP.
+#[tokio::test]
+async fn rtsp_server_that_ignores_options_star_is_still_rtsp() {
+    let (l, port) = listener().await;
+    tokio::spawn(async move {
+        while let Ok((mut s, _)) = l.accept().await {
+            tokio::spawn(async move {
+                let req = read_request(&mut s).await;
+                if req.starts_with("OPTIONS * ") {
+                    return; // closes without a word
+                }
+                let _ = s
+                    .write_all(b"RTSP/1.0 400 Bad Request\r\nCSeq: 0\r\nServer: PickyRTSP\r\n\r\n")
+                    .await;
+            });
+        }
+    });
+    let opts = PortProbeOptions {
+        ports: vec![port],
+        io_timeout: Duration::from_millis(400),
+        ..PortProbeOptions::default()
+    };
+    let r = ports::probe_ports("127.0.0.1".parse().unwrap(), &opts)
+        .await
+        .unwrap();
+    assert_eq!(r.ports[0].service, Some(Service::Rtsp), "{:?}", r.ports[0]);
+    assert_eq!(r.ports[0].server.as_deref(), Some("PickyRTSP"));
+    assert_eq!(
+        r.ports[0].url.as_deref(),
+        Some(format!("rtsp://127.0.0.1:{port}/").as_str())
+    );
+}

@@ -464,6 +464,11 @@ async fn identify_http(
         let Some(head) = Head::parse(&reply) else {
             continue;
         };
+        if head.protocol == Proto::Rtsp {
+            // An RTSP server that ignored `OPTIONS *` but answers other requests.
+            set_rtsp(report, &head, &host, port, tls.is_some());
+            return;
+        }
         saw_http = true;
         note_http(report, &head);
         if is_onvif_answer(head.body(&reply).as_ref()) {
