@@ -41,6 +41,7 @@
 pub mod auth;
 pub mod codec;
 pub mod datetime;
+pub mod discovery;
 mod error;
 #[cfg(feature = "mock")]
 pub mod mock;
