@@ -80,6 +80,22 @@ pub fn answer_probe(
     ))
 }
 
+/// Replaces the text of the first `RelatesTo` element (any prefix) with `message_id`, or adds
+/// nothing when the envelope has none.
+pub fn set_relates_to(envelope: &str, message_id: &str) -> String {
+    let Some(tag) = envelope.find("RelatesTo") else {
+        return envelope.to_string();
+    };
+    let Some(gt) = envelope[tag..].find('>').map(|g| tag + g + 1) else {
+        return envelope.to_string();
+    };
+    let Some(lt) = envelope[gt..].find('<').map(|l| gt + l) else {
+        return envelope.to_string();
+    };
+    let escaped = crate::xmlutil::escape(message_id);
+    format!("{}{}{}", &envelope[..gt], escaped, &envelope[lt..])
+}
+
 /// WS-Discovery scope matching: `strcmp0` is exact; the default (RFC 3986) compares scheme and
 /// authority case-insensitively and the path segment by segment as a prefix.
 fn scope_matches(want: &str, have: &str, strcmp: bool) -> bool {
@@ -121,6 +137,9 @@ pub struct ResponderConfig {
     /// Where to send Hello at start and Bye at stop (default: none; with a multicast interface
     /// set, the group `239.255.255.250` on the bound port is a natural choice).
     pub announce_to: Option<SocketAddr>,
+    /// A captured ProbeMatches envelope to send instead of the built one (a camera fixture's
+    /// replay): its `RelatesTo` is set to the probe's MessageID, everything else is sent as is.
+    pub replay_probe_matches: Option<String>,
 }
 
 impl ResponderConfig {
@@ -132,6 +151,7 @@ impl ResponderConfig {
             multicast_interface: None,
             legacy_only: false,
             announce_to: None,
+            replay_probe_matches: None,
         }
     }
 
@@ -289,13 +309,22 @@ async fn serve(
             continue;
         }
         let reply_id = ProbeForm::Standard.new_message_id();
-        let Some(reply) = answer_probe(
-            &config.endpoint,
-            &msg,
-            config.legacy_only,
-            &reply_id,
-            Some(seq.next()),
-        ) else {
+        let replayed = config.replay_probe_matches.as_deref().and_then(|captured| {
+            let relates = msg
+                .message_id
+                .as_deref()
+                .filter(|_| msg.kind == MessageKind::Probe)?;
+            Some(set_relates_to(captured, relates))
+        });
+        let Some(reply) = replayed.or_else(|| {
+            answer_probe(
+                &config.endpoint,
+                &msg,
+                config.legacy_only,
+                &reply_id,
+                Some(seq.next()),
+            )
+        }) else {
             continue;
         };
         sent_in_window += 1;
@@ -309,6 +338,19 @@ async fn serve(
             Some(seq.next()),
         );
         send(&socket, bye.as_bytes(), to).await;
+    }
+}
+
+#[cfg(test)]
+mod replay_tests {
+    #[test]
+    fn relates_to_is_replaced() {
+        let e = r#"<s:Header><a:RelatesTo>uuid:old</a:RelatesTo></s:Header>"#;
+        assert_eq!(
+            super::set_relates_to(e, "urn:uuid:new&1"),
+            r#"<s:Header><a:RelatesTo>urn:uuid:new&amp;1</a:RelatesTo></s:Header>"#
+        );
+        assert_eq!(super::set_relates_to("<x/>", "id"), "<x/>");
     }
 }
 

@@ -333,6 +333,7 @@ pub(crate) fn host_for_url(ip: IpAddr) -> String {
 pub struct MockCamera {
     shared: Arc<Shared>,
     tasks: Vec<JoinHandle<()>>,
+    responder: Option<crate::discovery::responder::Responder>,
 }
 
 impl std::fmt::Debug for MockCamera {
@@ -372,7 +373,7 @@ impl MockCamera {
         } else {
             None
         };
-        let ports = Ports {
+        let mut ports = Ports {
             http: local_port(&http)?,
             https: match &https {
                 Some(l) => Some(local_port(l)?),
@@ -392,6 +393,11 @@ impl MockCamera {
         if config.auth.contains(&AuthScheme::DigestMd5) {
             algorithms.push(DigestAlgorithm::Md5);
         }
+        let responder = match config.discovery_port {
+            Some(p) => Some(start_responder(&config, &ports, p).await?),
+            None => None,
+        };
+        ports.discovery = responder.as_ref().map(|r| r.local_addr().port());
         let faults = FaultSet::default();
         for f in &config.faults {
             faults.set(f.clone());
@@ -424,7 +430,11 @@ impl MockCamera {
         if let Some(l) = https {
             tasks.push(tokio::spawn(accept_loop(shared.clone(), l, Service::Https)));
         }
-        tasks.push(tokio::spawn(accept_loop(shared.clone(), rtsp, Service::Rtsp)));
+        tasks.push(tokio::spawn(accept_loop(
+            shared.clone(),
+            rtsp,
+            Service::Rtsp,
+        )));
         if let Some(l) = rtsps {
             tasks.push(tokio::spawn(accept_loop(shared.clone(), l, Service::Rtsps)));
         }
@@ -434,7 +444,11 @@ impl MockCamera {
             rtsp = ports.rtsp,
             "mock camera started"
         );
-        Ok(MockCamera { shared, tasks })
+        Ok(MockCamera {
+            shared,
+            tasks,
+            responder,
+        })
     }
 
     /// The ports in use.
@@ -560,6 +574,9 @@ impl MockCamera {
 
     /// Stops every server and waits for them to end.
     pub async fn shutdown(mut self) {
+        if let Some(r) = self.responder.take() {
+            r.stop().await; // sends Bye when announcing
+        }
         let _ = self.shared.shutdown.send(true);
         for t in self.tasks.drain(..) {
             let _ = t.await;
@@ -594,6 +611,82 @@ pub(crate) async fn reboot_shared(s: &Shared, down_for: Duration) {
         }
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
+}
+
+/// The WS-Discovery endpoint of a camera: a stable `urn:uuid` from its serial number, both
+/// ONVIF types, its scopes and its device service XAddr.
+pub(crate) fn discovery_endpoint(
+    config: &MockConfig,
+    ports: &Ports,
+) -> crate::discovery::ws_discovery::Endpoint {
+    use crate::discovery::ws_discovery::{Endpoint, QualifiedName};
+    use sha2::Digest as _;
+    let h = sha2::Sha256::digest(
+        format!("{}/{}", config.identity.serial_number, ports.http).as_bytes(),
+    );
+    let hex: String = h.iter().take(16).map(|b| format!("{b:02x}")).collect();
+    let uuid = format!(
+        "urn:uuid:{}-{}-{}-{}-{}",
+        &hex[0..8],
+        &hex[8..12],
+        &hex[12..16],
+        &hex[16..20],
+        &hex[20..32]
+    );
+    let xaddr = match &config.quirks.report_host {
+        Some(h) => format!("http://{h}/onvif/device_service"),
+        None => format!(
+            "http://{}:{}/onvif/device_service",
+            host_for_url(config.bind),
+            ports.http
+        ),
+    };
+    Endpoint {
+        address: uuid,
+        types: vec![
+            QualifiedName::network_video_transmitter(),
+            QualifiedName::device(),
+        ],
+        scopes: super::onvif_device::camera_scopes(&config.identity)
+            .into_iter()
+            .map(|(_, s)| s)
+            .collect(),
+        xaddrs: vec![xaddr],
+        metadata_version: Some(1),
+    }
+}
+
+async fn start_responder(
+    config: &MockConfig,
+    ports: &Ports,
+    port: u16,
+) -> Result<crate::discovery::responder::Responder> {
+    use crate::discovery::responder::{Responder, ResponderConfig};
+    let endpoint = discovery_endpoint(config, ports);
+    let mut rc = match (config.discovery_multicast, config.bind) {
+        (true, IpAddr::V4(v4)) => {
+            let mut c = ResponderConfig::multicast(endpoint, v4);
+            c.bind = SocketAddr::new(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED), port);
+            c.announce_to = Some(c.group_addr());
+            c
+        }
+        _ => {
+            let mut c = ResponderConfig::new(endpoint);
+            c.bind = SocketAddr::new(config.bind, port);
+            c
+        }
+    };
+    rc.legacy_only = config.discovery_legacy_only;
+    rc.replay_probe_matches = config
+        .fixture
+        .as_ref()
+        .and_then(|f| f.probe_matches.clone());
+    Responder::start(rc).await.map_err(|e| {
+        Error::new(
+            e.kind().clone(),
+            format!("mock camera: WS-Discovery responder on port {port}: {e} (use port 0 for a free one)"),
+        )
+    })
 }
 
 async fn bind_tcp(ip: IpAddr, port: u16, what: &str) -> Result<TcpListener> {

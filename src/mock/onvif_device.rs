@@ -247,9 +247,24 @@ pub(crate) fn handle(ctx: &Ctx<'_>, op: &str) -> Answer {
 
 /// Scope (definition, item) pairs.
 pub(crate) fn scopes(ctx: &Ctx<'_>) -> Vec<(&'static str, String)> {
-    let id = &ctx.shared.config.identity;
-    let slug = |s: &str| s.replace(' ', "_");
-    let mut out = vec![
+    camera_scopes(&ctx.shared.config.identity)
+}
+
+/// The scopes a mock camera reports (GetScopes) and announces (WS-Discovery).
+pub(crate) fn camera_scopes(id: &super::config::Identity) -> Vec<(&'static str, String)> {
+    // Scope path segments are percent-encoded where they hold spaces or reserved characters.
+    let seg = |s: &str| -> String {
+        s.bytes()
+            .map(|b| {
+                if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+                    (b as char).to_string()
+                } else {
+                    format!("%{b:02X}")
+                }
+            })
+            .collect()
+    };
+    vec![
         (
             "Fixed",
             "onvif://www.onvif.org/type/video_encoder".to_string(),
@@ -262,19 +277,17 @@ pub(crate) fn scopes(ctx: &Ctx<'_>) -> Vec<(&'static str, String)> {
         ("Fixed", "onvif://www.onvif.org/Profile/T".to_string()),
         (
             "Fixed",
-            format!("onvif://www.onvif.org/hardware/{}", slug(&id.model)),
+            format!("onvif://www.onvif.org/hardware/{}", seg(&id.model)),
         ),
         (
             "Configurable",
-            format!("onvif://www.onvif.org/name/{}", slug(&id.manufacturer)),
+            format!("onvif://www.onvif.org/name/{}", seg(&id.manufacturer)),
         ),
         (
             "Configurable",
             "onvif://www.onvif.org/location/country/nowhere".to_string(),
         ),
-    ];
-    out.retain(|(_, v)| !v.is_empty());
-    out
+    ]
 }
 
 fn service_capabilities(namespace: &str) -> String {
