@@ -629,11 +629,7 @@ impl OnvifClient {
 
     // ---- Media ----
 
-    async fn media_or_media2<T>(
-        &self,
-        v2: Option<Request<T>>,
-        v1: Request<T>,
-    ) -> Result<T> {
+    async fn media_or_media2<T>(&self, v2: Option<Request<T>>, v1: Request<T>) -> Result<T> {
         let s = self.services().await?;
         if self.inner.opts.prefer_media2
             && let (Some(url), Some((call, parse))) = (s.media2.as_deref(), v2)
