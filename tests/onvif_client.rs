@@ -65,6 +65,13 @@ type Handler = Arc<dyn Fn(&Req) -> Option<Resp> + Send + Sync>;
 
 /// Serves HTTP/1.1 with keep-alive on 127.0.0.1:0; `None` from the handler means "never answer".
 async fn serve(handler: Handler) -> (String, Arc<Mutex<Vec<Req>>>) {
+    serve_with(handler, None).await
+}
+
+async fn serve_with(
+    handler: Handler,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+) -> (String, Arc<Mutex<Vec<Req>>>) {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let log = Arc::new(Mutex::new(Vec::new()));
@@ -76,67 +83,82 @@ async fn serve(handler: Handler) -> (String, Arc<Mutex<Vec<Req>>>) {
             };
             let handler = handler.clone();
             let log = log2.clone();
+            let tls = tls.clone();
             tokio::spawn(async move {
-                let (r, mut w) = sock.into_split();
-                let mut r = BufReader::new(r);
-                for _ in 0..1000 {
-                    let mut line = String::new();
-                    if r.read_line(&mut line).await.unwrap_or(0) == 0 {
-                        return;
-                    }
-                    let path = line.split_whitespace().nth(1).unwrap_or("/").to_string();
-                    let mut headers = Vec::new();
-                    loop {
-                        let mut h = String::new();
-                        if r.read_line(&mut h).await.unwrap_or(0) == 0 {
-                            return;
-                        }
-                        let h = h.trim_end();
-                        if h.is_empty() {
-                            break;
-                        }
-                        if let Some((n, v)) = h.split_once(':') {
-                            headers.push((n.trim().to_string(), v.trim().to_string()));
+                match tls {
+                    Some(acceptor) => {
+                        if let Ok(s) = acceptor.accept(sock).await {
+                            connection(s, handler, log).await;
                         }
                     }
-                    let len: usize = headers
-                        .iter()
-                        .find(|(n, _)| n.eq_ignore_ascii_case("content-length"))
-                        .and_then(|(_, v)| v.parse().ok())
-                        .unwrap_or(0);
-                    let mut body = vec![0; len.min(1 << 20)];
-                    if r.read_exact(&mut body).await.is_err() {
-                        return;
-                    }
-                    let req = Req {
-                        path,
-                        headers,
-                        body: String::from_utf8_lossy(&body).into_owned(),
-                    };
-                    log.lock().unwrap().push(req.clone());
-                    let Some(resp) = handler(&req) else {
-                        tokio::time::sleep(Duration::from_secs(30)).await;
-                        return;
-                    };
-                    let mut out = format!(
-                        "HTTP/1.1 {} X\r\nContent-Length: {}\r\n",
-                        resp.status,
-                        resp.body.len()
-                    );
-                    for (n, v) in &resp.headers {
-                        out.push_str(&format!("{n}: {v}\r\n"));
-                    }
-                    out.push_str("\r\n");
-                    let mut bytes = out.into_bytes();
-                    bytes.extend_from_slice(&resp.body);
-                    if w.write_all(&bytes).await.is_err() {
-                        return;
-                    }
+                    None => connection(sock, handler, log).await,
                 }
             });
         }
     });
     (format!("127.0.0.1:{}", addr.port()), log)
+}
+
+async fn connection<S>(sock: S, handler: Handler, log: Arc<Mutex<Vec<Req>>>)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    let (r, mut w) = tokio::io::split(sock);
+    let mut r = BufReader::new(r);
+    for _ in 0..1000 {
+        let mut line = String::new();
+        if r.read_line(&mut line).await.unwrap_or(0) == 0 {
+            return;
+        }
+        let path = line.split_whitespace().nth(1).unwrap_or("/").to_string();
+        let mut headers = Vec::new();
+        loop {
+            let mut h = String::new();
+            if r.read_line(&mut h).await.unwrap_or(0) == 0 {
+                return;
+            }
+            let h = h.trim_end();
+            if h.is_empty() {
+                break;
+            }
+            if let Some((n, v)) = h.split_once(':') {
+                headers.push((n.trim().to_string(), v.trim().to_string()));
+            }
+        }
+        let len: usize = headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case("content-length"))
+            .and_then(|(_, v)| v.parse().ok())
+            .unwrap_or(0);
+        let mut body = vec![0; len.min(1 << 20)];
+        if r.read_exact(&mut body).await.is_err() {
+            return;
+        }
+        let req = Req {
+            path,
+            headers,
+            body: String::from_utf8_lossy(&body).into_owned(),
+        };
+        log.lock().unwrap().push(req.clone());
+        let Some(resp) = handler(&req) else {
+            tokio::time::sleep(Duration::from_secs(30)).await;
+            return;
+        };
+        let mut out = format!(
+            "HTTP/1.1 {} X\r\nContent-Length: {}\r\n",
+            resp.status,
+            resp.body.len()
+        );
+        for (n, v) in &resp.headers {
+            out.push_str(&format!("{n}: {v}\r\n"));
+        }
+        out.push_str("\r\n");
+        let mut bytes = out.into_bytes();
+        bytes.extend_from_slice(&resp.body);
+        if w.write_all(&bytes).await.is_err() || w.flush().await.is_err() {
+            return;
+        }
+    }
 }
 
 fn now() -> i64 {
@@ -544,4 +566,247 @@ fn client_futures_are_send() {
     assert_send(&cam.profiles());
     let mut stream = cam.subscribe();
     assert_send(&stream.next());
+}
+
+fn tls_acceptor() -> tokio_rustls::TlsAcceptor {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/onvif");
+    let cert = CertificateDer::from_pem_file(dir.join("selfsigned_camera_cert.pem")).unwrap();
+    let key = PrivateKeyDer::from_pem_file(dir.join("selfsigned_camera_key.pem")).unwrap();
+    let cfg = rustls::ServerConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_no_client_auth()
+    .with_single_cert(vec![cert], key)
+    .unwrap();
+    tokio_rustls::TlsAcceptor::from(Arc::new(cfg))
+}
+
+const FIXTURE_FP: &str = "CD:FB:96:23:59:E2:E1:21:9D:2E:FC:2A:A1:1B:B3:DF:B8:8E:71:4F:55:35:86:CB:65:7C:E5:DC:F4:15:6B:8B";
+
+#[tokio::test]
+async fn https_self_signed_camera_needs_a_pin() {
+    use camlink::onvif::tls::{TlsPolicy, fingerprint_hex, parse_fingerprint};
+    let (addr, _) = serve_with(nat_camera(0), Some(tls_acceptor())).await;
+    let url = format!("https://{addr}/onvif/device_service");
+
+    // Default: verification on, the self-signed certificate is refused, its fingerprint is shown.
+    let cam = OnvifClient::new(&url, opts("secret")).unwrap();
+    let err = cam.device_information().await.unwrap_err();
+    assert_eq!(err.kind(), &ErrorKind::TlsCertificate, "{err}");
+    let seen = cam.tls_fingerprint_seen().expect("fingerprint seen");
+    assert_eq!(fingerprint_hex(&seen), FIXTURE_FP);
+
+    // Trust on first use: pin what was seen.
+    let pinned = OnvifOptions {
+        tls: TlsPolicy::PinnedSha256(seen),
+        ..opts("secret")
+    };
+    let cam = OnvifClient::new(&url, pinned).unwrap();
+    assert_eq!(cam.device_information().await.unwrap().model, "AV-IPC2142H");
+
+    // Another pin: refused.
+    let mut other = parse_fingerprint(FIXTURE_FP).unwrap();
+    other[31] ^= 0xFF;
+    let cam = OnvifClient::new(
+        &url,
+        OnvifOptions {
+            tls: TlsPolicy::PinnedSha256(other),
+            ..opts("secret")
+        },
+    )
+    .unwrap();
+    assert_eq!(
+        cam.device_information().await.unwrap_err().kind(),
+        &ErrorKind::TlsCertificate
+    );
+
+    // The escape hatch.
+    let cam = OnvifClient::new(
+        &url,
+        OnvifOptions {
+            tls: TlsPolicy::DangerAcceptAnyCertificate,
+            ..opts("secret")
+        },
+    )
+    .unwrap();
+    assert_eq!(
+        cam.device_information().await.unwrap().manufacturer,
+        "Acme Vision"
+    );
+}
+
+/// An event service: each pull point serves `per_sub` motion events, then dies (as after a
+/// reboot). Renew is not supported. Counts subscriptions.
+fn event_camera(per_sub: usize) -> (Handler, Arc<Mutex<usize>>) {
+    let subs = Arc::new(Mutex::new(0usize));
+    let pulled = Arc::new(Mutex::new(std::collections::HashMap::<String, usize>::new()));
+    let subs2 = subs.clone();
+    let h: Handler = Arc::new(move |req: &Req| {
+        let parsed = soap::parse_request(req.body.as_bytes()).ok()?;
+        let op = parsed.operation().to_string();
+        let base = format!("http://10.0.0.9{}", "");
+        let body = match op.as_str() {
+            "GetSystemDateAndTime" => sdt(now()),
+            "GetServices" => format!(
+                r#"<tds:GetServicesResponse xmlns:tds="{}"><tds:Service><tds:Namespace>{}</tds:Namespace><tds:XAddr>{base}/onvif/events</tds:XAddr></tds:Service></tds:GetServicesResponse>"#,
+                ns::TDS,
+                ns::TEV
+            ),
+            "CreatePullPointSubscription" => {
+                let mut n = subs2.lock().unwrap();
+                *n += 1;
+                format!(
+                    concat!(
+                        r#"<tev:CreatePullPointSubscriptionResponse xmlns:tev="{tev}" xmlns:wsa="{wsa}" xmlns:wsnt="{wsnt}">"#,
+                        r#"<tev:SubscriptionReference><wsa:Address>{base}/onvif/sub/{n}</wsa:Address>"#,
+                        r#"<wsa:ReferenceParameters><v:Id xmlns:v="urn:vendor">{n}</v:Id></wsa:ReferenceParameters></tev:SubscriptionReference>"#,
+                        r#"<wsnt:CurrentTime>{c}</wsnt:CurrentTime><wsnt:TerminationTime>{t}</wsnt:TerminationTime>"#,
+                        r#"</tev:CreatePullPointSubscriptionResponse>"#
+                    ),
+                    tev = ns::TEV,
+                    wsa = ns::WSA,
+                    wsnt = ns::WSNT,
+                    base = base,
+                    n = *n,
+                    c = camlink::datetime::format_utc(now()),
+                    t = camlink::datetime::format_utc(now() + 600)
+                )
+            }
+            "PullMessages" => {
+                // The reference parameter must be echoed in the header.
+                let header = parsed.envelope.header.as_ref()?;
+                let id = header.child("urn:vendor", "Id")?.text.clone();
+                assert!(
+                    req.path.ends_with(&format!("/onvif/sub/{id}")),
+                    "{} vs {id}",
+                    req.path
+                );
+                let mut p = pulled.lock().unwrap();
+                let count = p.entry(id.clone()).or_default();
+                if *count >= per_sub {
+                    return Some(fault(
+                        400,
+                        "Sender",
+                        Some("InvalidArgVal"),
+                        "unknown subscription",
+                    ));
+                }
+                *count += 1;
+                format!(
+                    concat!(
+                        r#"<tev:PullMessagesResponse xmlns:tev="{tev}" xmlns:wsnt="{wsnt}" xmlns:tt="{tt}" xmlns:tns1="http://www.onvif.org/ver10/topics">"#,
+                        r#"<tev:CurrentTime>{c}</tev:CurrentTime><tev:TerminationTime>{t}</tev:TerminationTime>"#,
+                        r#"<wsnt:NotificationMessage><wsnt:Topic Dialect="http://www.onvif.org/ver10/tev/topicExpression/ConcreteSet">tns1:RuleEngine/CellMotionDetector/Motion</wsnt:Topic>"#,
+                        r#"<wsnt:Message><tt:Message UtcTime="{c}" PropertyOperation="Changed"><tt:Source><tt:SimpleItem Name="VideoSourceConfigurationToken" Value="vsc{id}"/></tt:Source>"#,
+                        r#"<tt:Data><tt:SimpleItem Name="IsMotion" Value="true"/></tt:Data></tt:Message></wsnt:Message></wsnt:NotificationMessage></tev:PullMessagesResponse>"#
+                    ),
+                    tev = ns::TEV,
+                    wsnt = ns::WSNT,
+                    tt = ns::TT,
+                    id = id,
+                    c = camlink::datetime::format_utc(now()),
+                    t = camlink::datetime::format_utc(now() + 600)
+                )
+            }
+            "Unsubscribe" => format!(r#"<wsnt:UnsubscribeResponse xmlns:wsnt="{}"/>"#, ns::WSNT),
+            _ => return Some(fault(500, "Receiver", Some("ActionNotSupported"), "no")),
+        };
+        Some(ok(&body))
+    });
+    (h, subs)
+}
+
+#[tokio::test]
+async fn event_stream_resubscribes_after_a_dead_pull_point() {
+    let (handler, subs) = event_camera(2);
+    let (addr, log) = serve(handler).await;
+    let cam = OnvifClient::connect(&addr, opts("secret")).await.unwrap();
+    let mut stream = cam.subscribe().with_wait(Duration::from_secs(1));
+    let mut seen = Vec::new();
+    for _ in 0..5 {
+        let n = tokio::time::timeout(Duration::from_secs(10), stream.next())
+            .await
+            .expect("an event in time")
+            .expect("stream open")
+            .expect("no error");
+        assert_eq!(n.topic_path(), "RuleEngine/CellMotionDetector/Motion");
+        assert_eq!(n.data_value("IsMotion"), Some("true"));
+        assert_eq!(
+            n.property_operation,
+            Some(camlink::onvif::events::PropertyOperation::Changed)
+        );
+        seen.push(n.source[0].1.clone());
+    }
+    assert_eq!(
+        seen,
+        ["vsc1", "vsc1", "vsc2", "vsc2", "vsc3"],
+        "two events per pull point, then a new one"
+    );
+    assert_eq!(*subs.lock().unwrap(), 3);
+    // Subscription requests went to the rewritten address with WS-Addressing headers.
+    let port = addr.rsplit(':').next().unwrap();
+    let log = log.lock().unwrap().clone();
+    let pull = log
+        .iter()
+        .find(|r| r.operation() == "PullMessages")
+        .unwrap();
+    assert!(
+        pull.body
+            .contains(&format!("http://127.0.0.1:{port}/onvif/sub/1")),
+        "wsa:To rewritten"
+    );
+    assert!(pull.body.contains("PullMessagesRequest"), "wsa:Action");
+    stream.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn snapshot_with_digest() {
+    let server = Arc::new(Mutex::new(DigestServer::new(
+        "snap",
+        vec![DigestAlgorithm::Md5],
+    )));
+    let (addr, _) = serve(Arc::new(move |req: &Req| {
+        let mut s = server.lock().unwrap();
+        match s.verify(
+            "GET",
+            req.header("authorization"),
+            b"",
+            |u| (u == "admin").then(|| "secret".into()),
+            Instant::now(),
+        ) {
+            Ok(_) => Some(Resp {
+                status: 200,
+                headers: vec![("Content-Type".into(), "image/jpeg".into())],
+                body: vec![0xFF, 0xD8, 0xFF, 0xE0, 1, 2, 3, 0xFF, 0xD9],
+            }),
+            Err(_) => Some(Resp {
+                status: 401,
+                headers: s
+                    .challenges(Instant::now(), false)
+                    .into_iter()
+                    .map(|c| ("WWW-Authenticate".to_string(), c))
+                    .collect(),
+                body: vec![],
+            }),
+        }
+    }))
+    .await;
+    let cam = OnvifClient::new(&addr, opts("secret")).unwrap();
+    let snap = cam
+        .fetch_snapshot(&format!("http://{addr}/onvif-http/snapshot?Profile_1"))
+        .await
+        .unwrap();
+    assert!(snap.is_jpeg());
+    assert_eq!(snap.data.len(), 9);
+    assert_eq!(snap.content_type.as_deref(), Some("image/jpeg"));
+    let cam = OnvifClient::new(&addr, opts("bad")).unwrap();
+    let err = cam
+        .fetch_snapshot(&format!("http://{addr}/snap.jpg"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), &ErrorKind::Unauthorized);
 }

@@ -200,23 +200,32 @@ fn unix_now() -> i64 {
         .unwrap_or(0)
 }
 
-fn map_reqwest(e: reqwest::Error) -> Error {
-    let mut src: Option<&(dyn std::error::Error + 'static)> = Some(&e);
-    let mut tls_cert = false;
-    while let Some(s) = src {
-        if let Some(r) = s.downcast_ref::<rustls::Error>() {
-            tls_cert = matches!(
-                r,
-                rustls::Error::InvalidCertificate(_) | rustls::Error::NoCertificatesPresented
-            );
-        }
-        if let Some(io) = s.downcast_ref::<std::io::Error>()
-            && let Some(r) = io.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>())
-        {
-            tls_cert |= matches!(r, rustls::Error::InvalidCertificate(_));
-        }
-        src = s.source();
+/// Finds a rustls error in a chain, looking inside `io::Error` wrappers (whose `source()` skips
+/// the wrapped error itself).
+fn find_rustls<'a>(
+    e: &'a (dyn std::error::Error + 'static),
+    depth: u32,
+) -> Option<&'a rustls::Error> {
+    if depth > 16 {
+        return None;
     }
+    if let Some(r) = e.downcast_ref::<rustls::Error>() {
+        return Some(r);
+    }
+    if let Some(io) = e.downcast_ref::<std::io::Error>()
+        && let Some(inner) = io.get_ref()
+        && let Some(r) = find_rustls(inner, depth + 1)
+    {
+        return Some(r);
+    }
+    e.source().and_then(|s| find_rustls(s, depth + 1))
+}
+
+fn map_reqwest(e: reqwest::Error) -> Error {
+    let tls_cert = matches!(
+        find_rustls(&e, 0),
+        Some(rustls::Error::InvalidCertificate(_) | rustls::Error::NoCertificatesPresented)
+    );
     let kind = if tls_cert {
         ErrorKind::TlsCertificate
     } else if e.is_timeout() {
