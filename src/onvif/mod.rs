@@ -24,6 +24,7 @@
 //! # Ok::<(), camlink::Error>(())
 //! ```
 
+pub mod client;
 pub mod device;
 pub mod events;
 pub mod imaging;
@@ -32,6 +33,7 @@ pub mod media2;
 pub mod policy;
 pub mod ptz;
 pub mod soap;
+pub mod tls;
 pub mod xml;
 
 use crate::onvif::xml::Element;
