@@ -2,7 +2,13 @@
 
 use bytes::Bytes;
 use camlink::codec::Depacketizer;
+use camlink::codec::G711Law;
+use camlink::codec::aac::{AacDepacketizer, AuHeaderLayout};
+use camlink::codec::g711::G711Depacketizer;
 use camlink::codec::h264::{H264Depacketizer, NalFormat};
+use camlink::codec::h265::H265Depacketizer;
+use camlink::codec::jpeg::JpegDepacketizer;
+use camlink::codec::metadata::MetadataDepacketizer;
 use camlink::rtp::{RtpPacket, RtpPacketBuilder, rtcp};
 use proptest::prelude::*;
 
@@ -11,6 +17,12 @@ fn depacketizers() -> Vec<Box<dyn Depacketizer>> {
     vec![
         Box::new(H264Depacketizer::new(NalFormat::AnnexB)),
         Box::new(H264Depacketizer::new(NalFormat::LengthPrefixed)),
+        Box::new(H265Depacketizer::new(NalFormat::AnnexB)),
+        Box::new(AacDepacketizer::new(48_000, AuHeaderLayout::AAC_HBR).unwrap()),
+        Box::new(AacDepacketizer::new(16_000, AuHeaderLayout::AAC_LBR).unwrap()),
+        Box::new(G711Depacketizer::new(G711Law::MuLaw).with_payload_type(96)),
+        Box::new(JpegDepacketizer::new()),
+        Box::new(MetadataDepacketizer::new()),
     ]
 }
 

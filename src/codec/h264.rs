@@ -4,23 +4,16 @@
 //! set it. Output is Annex B or 4-byte length-prefixed, chosen at construction. SPS and PPS given
 //! at construction (from SDP `sprop-parameter-sets`) or seen in-band are exposed.
 
-use std::ops::Range;
-
 use bytes::Bytes;
 
-use super::nal::AuBuffer;
 pub use super::nal::{NalFormat, split_annex_b, split_length_prefixed, split_nals};
-use super::{
-    Admit, Depacketizer, Frame, FrameInfo, Inbound, Outbound, Packetizer, PacketizerConfig,
-};
+use super::nal_core::{NalDepacketizer, NalPacking, NalSyntax, pack_nals};
+use super::{Depacketizer, Frame, FrameInfo, Outbound, Packetizer, PacketizerConfig};
+use crate::Result;
 use crate::rtp::{NtpTimestamp, RtpPacket};
-use crate::{Error, ErrorKind, Result};
 
 /// RTP clock rate of H.264 (RFC 6184 §8.2.1).
 pub const CLOCK_RATE: u32 = 90_000;
-
-/// Largest parameter set kept.
-pub const MAX_PARAMETER_SET_LEN: usize = 4096;
 
 const STAP_A: u8 = 24;
 const FU_A: u8 = 28;
@@ -30,47 +23,61 @@ pub fn nal_type(header: u8) -> u8 {
     header & 0x1f
 }
 
-fn is_vcl(t: u8) -> bool {
-    (1..=5).contains(&t)
+#[derive(Debug)]
+pub(crate) struct H264;
+
+impl NalSyntax for H264 {
+    const HEADER_LEN: usize = 1;
+    const AGGREGATION: u8 = STAP_A;
+    const FRAGMENTATION: u8 = FU_A;
+    const MAX_NAL_TYPE: u8 = 23;
+    fn nal_type(first: u8) -> u8 {
+        nal_type(first)
+    }
+    fn is_vcl(t: u8) -> bool {
+        (1..=5).contains(&t)
+    }
+    fn is_keyframe(t: u8) -> bool {
+        t == 5
+    }
+    fn param_slot(t: u8) -> Option<usize> {
+        match t {
+            7 => Some(0),
+            8 => Some(1),
+            _ => None,
+        }
+    }
+    fn fu_bits(fu: u8) -> (bool, bool, u8) {
+        (fu & 0x80 != 0, fu & 0x40 != 0, fu & 0x1f)
+    }
+    fn rebuild_header(payload_header: &[u8], fu_type: u8) -> [u8; 2] {
+        [
+            (payload_header.first().copied().unwrap_or(0) & 0xe0) | fu_type,
+            0,
+        ]
+    }
+    fn info(parameters_changed: bool) -> FrameInfo {
+        FrameInfo::H264 { parameters_changed }
+    }
 }
 
 /// H.264 depacketizer. See the [module docs](self).
 #[derive(Debug)]
 pub struct H264Depacketizer {
-    inb: Inbound,
-    au: AuBuffer,
-    au_ts: Option<u32>,
-    au_has_vcl: bool,
-    au_keyframe: bool,
-    au_damaged: bool,
-    au_packets: u64,
-    fu_header: Option<u8>,
-    sps: Option<Bytes>,
-    pps: Option<Bytes>,
-    params_changed: bool,
+    core: NalDepacketizer<H264>,
 }
 
 impl H264Depacketizer {
     /// A depacketizer writing access units in `format`.
     pub fn new(format: NalFormat) -> Self {
         H264Depacketizer {
-            inb: Inbound::new(CLOCK_RATE),
-            au: AuBuffer::new(format),
-            au_ts: None,
-            au_has_vcl: false,
-            au_keyframe: false,
-            au_damaged: false,
-            au_packets: 0,
-            fu_header: None,
-            sps: None,
-            pps: None,
-            params_changed: false,
+            core: NalDepacketizer::new(format, CLOCK_RATE),
         }
     }
 
     /// Only packets of this payload type are used (others are ignored).
     pub fn with_payload_type(mut self, pt: u8) -> Self {
-        self.inb.set_payload_type(pt);
+        self.core.inb.set_payload_type(pt);
         self
     }
 
@@ -78,258 +85,35 @@ impl H264Depacketizer {
     /// item may be a bare NAL unit or hold several with Annex B start codes; SPS and PPS are
     /// recognized by type, anything else is ignored. Trailing zero bytes are trimmed.
     pub fn with_parameter_sets<'a>(mut self, nals: impl IntoIterator<Item = &'a [u8]>) -> Self {
-        for item in nals {
-            for nal in split_annex_b(item) {
-                self.store_parameter_set(nal);
-            }
-        }
-        self.params_changed = false;
+        self.core.set_parameter_sets(nals);
         self
     }
 
     /// The current SPS (without start code or length).
     pub fn sps(&self) -> Option<&Bytes> {
-        self.sps.as_ref()
+        self.core.param(0)
     }
     /// The current PPS (without start code or length).
     pub fn pps(&self) -> Option<&Bytes> {
-        self.pps.as_ref()
-    }
-
-    fn store_parameter_set(&mut self, nal: &[u8]) {
-        let Some(&h) = nal.first() else { return };
-        // Some cameras put junk or zero padding after the SPS; keep what matters.
-        let mut nal = nal;
-        while let [rest @ .., 0] = nal {
-            nal = rest;
-        }
-        if nal.len() > MAX_PARAMETER_SET_LEN {
-            tracing::debug!(len = nal.len(), "oversized parameter set ignored");
-            return;
-        }
-        let slot = match nal_type(h) {
-            7 => &mut self.sps,
-            8 => &mut self.pps,
-            _ => return,
-        };
-        if slot.as_deref() != Some(nal) {
-            *slot = Some(Bytes::copy_from_slice(nal));
-            self.params_changed = true;
-        }
-    }
-
-    fn on_nal(&mut self, r: Range<usize>) {
-        let Some(&h) = self.au.bytes(r.clone()).first() else {
-            return;
-        };
-        let t = nal_type(h);
-        if is_vcl(t) {
-            self.au_has_vcl = true;
-        }
-        if t == 5 {
-            self.au_keyframe = true;
-        }
-        if t == 7 || t == 8 {
-            let nal = self.au.bytes(r).to_vec();
-            self.store_parameter_set(&nal);
-        }
-    }
-
-    fn add_nals(&mut self, data: &[u8]) -> Result<()> {
-        let mut ranges: Vec<Range<usize>> = Vec::new();
-        self.au.add_nals(data, |_, r| ranges.push(r))?;
-        for r in ranges {
-            self.on_nal(r);
-        }
-        Ok(())
-    }
-
-    /// Ends the current access unit: hands it out if whole, else counts it as lost.
-    fn finish_au(&mut self) {
-        if self.au.in_nal() {
-            // A fragmented NAL unit never saw its end.
-            self.au_damaged = true;
-        }
-        let ts = self.au_ts.take();
-        if self.au_damaged || !self.au_has_vcl || ts.is_none() {
-            if self.au_damaged {
-                tracing::debug!(packets = self.au_packets, "incomplete access unit dropped");
-                self.inb.add_loss(self.au_packets);
-            } else if !self.au.is_empty() {
-                tracing::trace!("access unit without a slice dropped");
-            }
-            self.au.clear();
-        } else if let Some(ts) = ts {
-            let payload = self.au.finish();
-            let info = FrameInfo::H264 {
-                parameters_changed: std::mem::take(&mut self.params_changed),
-            };
-            self.inb.emit(payload, ts, self.au_keyframe, info);
-        }
-        self.au_has_vcl = false;
-        self.au_keyframe = false;
-        self.au_damaged = false;
-        self.au_packets = 0;
-        self.fu_header = None;
-    }
-
-    fn damage(&mut self, e: Error) -> Error {
-        self.au_damaged = true;
-        self.au.abort_nal();
-        self.fu_header = None;
-        e
-    }
-
-    fn payload(&mut self, pkt: &RtpPacket) -> Result<()> {
-        let data = pkt.payload();
-        let Some(&h) = data.first() else {
-            // Empty payload: nothing to add (the marker is still honoured).
-            return Ok(());
-        };
-        let t = nal_type(h);
-        match t {
-            0..=23 => {
-                if self.fu_header.is_some() {
-                    self.au_damaged = true;
-                    self.au.abort_nal();
-                    self.fu_header = None;
-                }
-                self.add_nals(data)
-            }
-            STAP_A => {
-                let mut pos = 1usize;
-                while pos < data.len() {
-                    let Some(sz) = data.get(pos..pos + 2) else {
-                        return Err(self.damage(Error::malformed(
-                            "STAP-A size truncated",
-                            pos,
-                            data,
-                        )));
-                    };
-                    let sz = usize::from(u16::from_be_bytes([sz[0], sz[1]]));
-                    let Some(nal) = data.get(pos + 2..pos + 2 + sz) else {
-                        return Err(self.damage(Error::malformed(
-                            "STAP-A unit runs past the packet",
-                            pos,
-                            data,
-                        )));
-                    };
-                    if !nal.is_empty() {
-                        self.add_nals(nal)?;
-                    }
-                    pos += 2 + sz;
-                }
-                Ok(())
-            }
-            FU_A => {
-                let Some(&fu) = data.get(1) else {
-                    return Err(self.damage(Error::malformed("FU-A without FU header", 0, data)));
-                };
-                let start = fu & 0x80 != 0;
-                let end = fu & 0x40 != 0;
-                let header = (h & 0xe0) | (fu & 0x1f);
-                let frag = data.get(2..).unwrap_or_default();
-                if start {
-                    if self.fu_header.is_some() {
-                        // The previous fragmented unit never ended.
-                        self.au_damaged = true;
-                        self.au.abort_nal();
-                    }
-                    self.au.begin_nal()?;
-                    self.au.extend(&[header])?;
-                    self.fu_header = Some(header);
-                } else {
-                    match self.fu_header {
-                        None => {
-                            self.au_damaged = true;
-                            return Ok(());
-                        }
-                        Some(orig) if orig != header => {
-                            // Seen on real cameras: the type changes between fragments of
-                            // one NAL unit. The first fragment's header is kept.
-                            tracing::debug!(
-                                orig,
-                                header,
-                                "FU-A NAL type changed mid-unit; first kept"
-                            );
-                        }
-                        Some(_) => {}
-                    }
-                }
-                if let Err(e) = self.au.extend(frag) {
-                    return Err(self.damage(e));
-                }
-                if end {
-                    self.fu_header = None;
-                    if let Some(r) = self.au.end_nal() {
-                        self.on_nal(r);
-                    }
-                }
-                Ok(())
-            }
-            other => {
-                self.au_damaged = true;
-                Err(Error::new(
-                    ErrorKind::Unsupported,
-                    format!(
-                        "H.264 packetization NAL type {other} (STAP-B/MTAP/FU-B) not supported"
-                    ),
-                ))
-            }
-        }
+        self.core.param(1)
     }
 }
 
 impl Depacketizer for H264Depacketizer {
     fn push(&mut self, pkt: &RtpPacket) -> Result<()> {
-        let Admit::Use { lost } = self.inb.admit(pkt) else {
-            return Ok(());
-        };
-        let ts = pkt.timestamp();
-        if self.au_ts.is_some_and(|t| t != ts) {
-            // No marker bit on the previous access unit: the new timestamp ends it.
-            if lost > 0 {
-                self.au_damaged = true;
-            }
-            self.finish_au();
-        } else if lost > 0 && (self.au_ts.is_some() || self.fu_header.is_some()) {
-            self.au_damaged = true;
-        }
-        if self.au_ts.is_none()
-            && lost > 0
-            && pkt.payload().first().is_some_and(|&h| nal_type(h) == FU_A)
-            && pkt.payload().get(1).is_some_and(|&fu| fu & 0x80 == 0)
-        {
-            // Starting mid-fragment after a loss: this unit is incomplete.
-            self.au_damaged = true;
-        }
-        self.au_ts = Some(ts);
-        self.au_packets += 1;
-        let r = self.payload(pkt);
-        if pkt.marker() && (self.au_has_vcl || self.au_damaged) && self.fu_header.is_none() {
-            // Marker set on an SEI or parameter set before the slices (seen on real cameras)
-            // does not end the unit: only a marker after a slice does.
-            self.finish_au();
-        }
-        r
+        self.core.push(pkt)
     }
-
     fn pull(&mut self) -> Option<Frame> {
-        self.inb.pull()
+        self.core.pull()
     }
-
     fn flush(&mut self) {
-        if self.au_ts.is_some() {
-            self.finish_au();
-        }
+        self.core.flush()
     }
-
     fn on_sender_report(&mut self, ntp: NtpTimestamp, rtp_timestamp: u32) {
-        self.inb.on_sender_report(ntp, rtp_timestamp);
+        self.core.on_sender_report(ntp, rtp_timestamp);
     }
-
     fn clock_rate(&self) -> u32 {
-        self.inb.clock_rate()
+        self.core.inb.clock_rate()
     }
 }
 
@@ -349,66 +133,6 @@ impl H264Packetizer {
             format,
         })
     }
-}
-
-/// Shared by H.264 and H.265: packs NAL units into single / aggregation / fragmentation packets.
-/// Builds the fragmentation-unit header bytes for a NAL unit (first?, last?).
-pub(crate) type FragmentHeaders<'a> = &'a dyn Fn(&[u8], bool, bool) -> Vec<u8>;
-
-pub(crate) struct NalPacking<'a> {
-    pub(crate) header_len: usize,
-    pub(crate) aggregate: &'a dyn Fn(&[&[u8]]) -> Vec<u8>,
-    pub(crate) fragment_headers: FragmentHeaders<'a>,
-}
-
-pub(crate) fn pack_nals(
-    out: &mut Outbound,
-    nals: &[&[u8]],
-    ts: u32,
-    packets: &mut Vec<Bytes>,
-    packing: &NalPacking<'_>,
-) -> Result<()> {
-    if nals.is_empty() {
-        return Err(Error::invalid_input("access unit without NAL units"));
-    }
-    let max = out.max_payload();
-    let mut i = 0usize;
-    while let Some(&nal) = nals.get(i) {
-        let last_nal = i + 1 == nals.len();
-        // Try to aggregate this and following small units.
-        let mut j = i;
-        let mut size = packing.header_len;
-        while let Some(n) = nals.get(j) {
-            let add = 2 + n.len();
-            if size + add > max {
-                break;
-            }
-            size += add;
-            j += 1;
-        }
-        if j - i >= 2 {
-            let group = nals.get(i..j).unwrap_or_default();
-            let body = (packing.aggregate)(group);
-            out.emit(packets, ts, j == nals.len(), &[&body])?;
-            i = j;
-            continue;
-        }
-        if nal.len() <= max {
-            out.emit(packets, ts, last_nal, &[nal])?;
-        } else {
-            let hl = packing.header_len;
-            let body = nal.get(hl..).unwrap_or_default();
-            // FU overhead: the payload header plus one FU header byte.
-            let room = max - (hl + 1);
-            let n = body.len().div_ceil(room);
-            for (k, chunk) in body.chunks(room).enumerate() {
-                let hdr = (packing.fragment_headers)(nal, k == 0, k + 1 == n);
-                out.emit(packets, ts, last_nal && k + 1 == n, &[&hdr, chunk])?;
-            }
-        }
-        i += 1;
-    }
-    Ok(())
 }
 
 impl Packetizer for H264Packetizer {

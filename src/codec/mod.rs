@@ -40,8 +40,14 @@ use crate::rtp::packet::{FIXED_HEADER_LEN, MAX_PACKET_LEN};
 use crate::rtp::{NtpTimestamp, RtpPacket, RtpPacketBuilder, TimestampUnwrapper, WallClockMapper};
 use crate::{Error, Result};
 
+pub mod aac;
+pub mod g711;
 pub mod h264;
+pub mod h265;
+pub mod jpeg;
+pub mod metadata;
 pub mod nal;
+mod nal_core;
 
 /// Frames held ready by a depacketizer before the oldest is dropped (the caller is not pulling).
 pub const MAX_READY_FRAMES: usize = 1024;
