@@ -18,9 +18,10 @@ done
 "${FF[@]}" -f lavfi -i "$(src 640x360)" -t 2 -c:v libx265 -pix_fmt yuv420p -b:v 200k \
   -x265-params "keyint=25:min-keyint=25:scenecut=0:bframes=0:repeat-headers=1:log-level=error" \
   "${BITEXACT[@]}" -f hevc h265_640x360.h265
-# MJPEG: concatenated baseline JPEG frames, 4:2:0.
-"${FF[@]}" -f lavfi -i "$(src 320x180)" -t 2 -c:v mjpeg -pix_fmt yuvj420p -q:v 8 \
-  "${BITEXACT[@]}" -f mjpeg mjpeg_320x180.mjpeg
+# MJPEG: concatenated baseline JPEG frames, 4:2:0, sides multiples of 8 (RFC 2435 sizes), with the standard Huffman tables (RFC 2435
+# can only carry those; ffmpeg optimises them by default).
+"${FF[@]}" -f lavfi -i "$(src 320x240)" -t 2 -c:v mjpeg -huffman default -pix_fmt yuvj420p -q:v 8 \
+  "${BITEXACT[@]}" -f mjpeg mjpeg_320x240.mjpeg
 # AAC-LC in ADTS, 16 kHz mono (a common camera audio setting).
 "${FF[@]}" -f lavfi -i sine=frequency=1000:sample_rate=16000 -t 2 -ac 1 -c:a aac -b:a 32k \
   -flags:a +bitexact -map_metadata -1 -f adts aac_16k_mono.aac

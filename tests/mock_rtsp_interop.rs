@@ -168,3 +168,69 @@ async fn ffmpeg_decodes_h264_without_errors() {
         );
     }
 }
+
+/// Every codec the mock streams, checked with ffprobe (streams listed) and ffmpeg (seconds
+/// decoded with `-xerror`, audio and video).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_codec_probes_and_decodes() {
+    if !have("ffmpeg") || !have("ffprobe") {
+        return;
+    }
+    let cam = MockCamera::builder()
+        .no_auth()
+        .profiles(vec![
+            ProfileConfig::new("h265aac", VideoCodec::H265, 640, 360).with_audio(AudioCodec::Aac),
+            ProfileConfig::new("mjpegpcma", VideoCodec::Jpeg, 320, 180)
+                .with_audio(AudioCodec::Pcma),
+            ProfileConfig::new("h264pcmu", VideoCodec::H264, 320, 180)
+                .with_audio(AudioCodec::Pcmu)
+                .with_metadata(),
+        ])
+        .start()
+        .await
+        .unwrap();
+    let expect = [
+        ("h265aac", vec!["codec_name=hevc", "codec_name=aac"]),
+        ("mjpegpcma", vec!["codec_name=mjpeg", "codec_name=pcm_alaw"]),
+        ("h264pcmu", vec!["codec_name=h264", "codec_name=pcm_mulaw"]),
+    ];
+    for (token, codecs) in expect {
+        let url = cam.rtsp_url(token);
+        for transport in ["tcp", "udp"] {
+            let streams = ffprobe_streams(&url, transport).await;
+            for c in &codecs {
+                assert!(
+                    streams.iter().any(|s| s.contains(c)),
+                    "{token} {transport}: {c} not in {streams:?}"
+                );
+            }
+        }
+        let out = run(
+            "ffmpeg",
+            vec![
+                "-hide_banner".into(),
+                "-nostdin".into(),
+                "-xerror".into(),
+                "-rtsp_transport".into(),
+                "tcp".into(),
+                "-i".into(),
+                url.clone(),
+                "-t".into(),
+                "2".into(),
+                "-map".into(),
+                "0:v".into(),
+                "-map".into(),
+                "0:a".into(),
+                "-f".into(),
+                "null".into(),
+                "-".into(),
+            ],
+        )
+        .await;
+        assert!(
+            out.status.success(),
+            "ffmpeg {token}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}

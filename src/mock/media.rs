@@ -63,7 +63,7 @@ pub struct MediaTrack {
 const H264_640: &[u8] = include_bytes!("../../fixtures/media/h264_640x360.h264");
 const H264_320: &[u8] = include_bytes!("../../fixtures/media/h264_320x180.h264");
 const H265_640: &[u8] = include_bytes!("../../fixtures/media/h265_640x360.h265");
-const MJPEG_320: &[u8] = include_bytes!("../../fixtures/media/mjpeg_320x180.mjpeg");
+const MJPEG_320X240: &[u8] = include_bytes!("../../fixtures/media/mjpeg_320x240.mjpeg");
 const AAC_16K: &[u8] = include_bytes!("../../fixtures/media/aac_16k_mono.aac");
 const ULAW_8K: &[u8] = include_bytes!("../../fixtures/media/g711_ulaw_8k.raw");
 const ALAW_8K: &[u8] = include_bytes!("../../fixtures/media/g711_alaw_8k.raw");
@@ -85,7 +85,7 @@ pub fn video_track(codec: VideoCodec, want_width: u32) -> Result<MediaTrack> {
         }
         VideoCodec::H265 => annexb_track(H265_640, true, tick, (640, 360)),
         VideoCodec::Jpeg => {
-            let frames = split_jpeg(MJPEG_320)?
+            let frames = split_jpeg(MJPEG_320X240)?
                 .into_iter()
                 .map(|j| MediaFrame {
                     nalus: vec![j],
@@ -96,7 +96,7 @@ pub fn video_track(codec: VideoCodec, want_width: u32) -> Result<MediaTrack> {
             Ok(MediaTrack {
                 frames,
                 clock_rate: 90_000,
-                dimensions: Some((320, 180)),
+                dimensions: Some((320, 240)),
                 parameter_sets: Vec::new(),
                 audio_config: None,
             })

@@ -50,6 +50,7 @@ enum TrackKind {
     Aac,
     Pcmu,
     Pcma,
+    Metadata,
 }
 
 /// The tracks of a profile, with their SDP media descriptions.
@@ -99,22 +100,59 @@ fn tracks_for(p: &ProfileConfig) -> crate::Result<Vec<TrackSpec>> {
             kind,
         });
     }
+    if p.metadata {
+        let control = format!("trackID={}", out.len() + 1);
+        out.push(TrackSpec {
+            media: Media::onvif_metadata(107, &control),
+            track: metadata_track(),
+            kind: TrackKind::Metadata,
+        });
+    }
     Ok(out)
 }
 
+/// ONVIF metadata documents, one a second, alternating motion on and off.
+fn metadata_track() -> MediaTrack {
+    let frames = [true, false]
+        .iter()
+        .map(|on| {
+            let doc = format!(
+                concat!(
+                    r#"<?xml version="1.0" encoding="UTF-8"?><tt:MetadataStream xmlns:tt="http://www.onvif.org/ver10/schema" "#,
+                    r#"xmlns:wsnt="http://docs.oasis-open.org/wsn/b-2" xmlns:tns1="http://www.onvif.org/ver10/topics"><tt:Event>"#,
+                    r#"<wsnt:NotificationMessage><wsnt:Topic Dialect="http://www.onvif.org/ver10/tev/topicExpression/ConcreteSet">"#,
+                    r#"tns1:RuleEngine/CellMotionDetector/Motion</wsnt:Topic><wsnt:Message><tt:Message UtcTime="1970-01-01T00:00:00Z" PropertyOperation="Changed">"#,
+                    r#"<tt:Source><tt:SimpleItem Name="VideoSourceConfigurationToken" Value="VideoSourceConfig_1"/></tt:Source>"#,
+                    r#"<tt:Data><tt:SimpleItem Name="IsMotion" Value="{}"/></tt:Data></tt:Message></wsnt:Message>"#,
+                    r#"</wsnt:NotificationMessage></tt:Event></tt:MetadataStream>"#
+                ),
+                on
+            );
+            media::MediaFrame {
+                nalus: vec![Bytes::from(doc)],
+                duration: 90_000,
+                keyframe: true,
+            }
+        })
+        .collect();
+    MediaTrack {
+        frames,
+        clock_rate: 90_000,
+        dimensions: None,
+        parameter_sets: Vec::new(),
+        audio_config: None,
+    }
+}
+
 fn packetizer(kind: TrackKind, cfg: PacketizerConfig) -> crate::Result<Box<dyn Packetizer + Send>> {
-    use crate::codec::nal::NalFormat;
+    use crate::codec::{aac, g711, h264, h265, jpeg, nal::NalFormat};
     Ok(match kind {
-        TrackKind::H264 => Box::new(crate::codec::h264::H264Packetizer::new(
-            cfg,
-            NalFormat::LengthPrefixed,
-        )?),
-        other => {
-            return Err(crate::Error::new(
-                crate::ErrorKind::Unsupported,
-                format!("the mock camera cannot stream {other:?} yet"),
-            ));
-        }
+        TrackKind::H264 => Box::new(h264::H264Packetizer::new(cfg, NalFormat::LengthPrefixed)?),
+        TrackKind::H265 => Box::new(h265::H265Packetizer::new(cfg, NalFormat::LengthPrefixed)?),
+        TrackKind::Jpeg => Box::new(jpeg::JpegPacketizer::new(cfg)?),
+        TrackKind::Aac => Box::new(aac::AacPacketizer::new(cfg)?),
+        TrackKind::Pcmu | TrackKind::Pcma => Box::new(g711::G711Packetizer::new(cfg)?),
+        TrackKind::Metadata => Box::new(crate::codec::metadata::MetadataPacketizer::new(cfg)?),
     })
 }
 
@@ -860,5 +898,37 @@ mod tests {
         assert_eq!(r, b"RTSP/1.0 200 OK\r\nCSeq: 7\r\n\r\nbody");
         let r = set_cseq(b"RTSP/1.0 200 OK\r\nServer: x\r\n\r\n", 3);
         assert_eq!(r, b"RTSP/1.0 200 OK\r\nServer: x\r\nCSeq: 3\r\n\r\n");
+    }
+}
+
+#[cfg(test)]
+mod media_tests {
+    use super::*;
+
+    /// Every sample frame of every codec packetizes: the mock can stream all of them.
+    #[test]
+    fn every_sample_packetizes() {
+        let p = ProfileConfig::new("x", VideoCodec::H264, 640, 360);
+        let mut profiles = Vec::new();
+        for v in [VideoCodec::H264, VideoCodec::H265, VideoCodec::Jpeg] {
+            for a in [AudioCodec::Aac, AudioCodec::Pcmu, AudioCodec::Pcma] {
+                let mut q = p.clone();
+                q.video = v;
+                q.audio = Some(a);
+                q.metadata = true;
+                profiles.push(q);
+            }
+        }
+        for p in profiles {
+            for t in tracks_for(&p).unwrap() {
+                let mut pk = packetizer(t.kind, PacketizerConfig::new(96, 1)).unwrap();
+                let mut out = Vec::new();
+                for (i, f) in t.track.frames.iter().enumerate() {
+                    pk.packetize(&frame_bytes(t.kind, f), i as u32, &mut out)
+                        .unwrap_or_else(|e| panic!("{:?} frame {i}: {e}", t.kind));
+                }
+                assert!(out.len() >= t.track.frames.len(), "{:?}", t.kind);
+            }
+        }
     }
 }
