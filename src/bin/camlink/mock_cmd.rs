@@ -76,13 +76,38 @@ pub async fn run(args: MockArgs, json: bool) -> camlink::Result<()> {
     }
     b = b.unpaced(args.unpaced);
     let cam = b.start().await?;
+    // Listen for Ctrl-C before telling anyone we are ready, so that a signal sent right after
+    // the URLs appear stops us cleanly.
+    let interrupted = interrupt_listener()?;
     print_urls(&cam, json);
-    tokio::signal::ctrl_c()
-        .await
-        .map_err(|e| camlink::Error::io(e, "waiting for Ctrl-C"))?;
+    interrupted.await;
     eprintln!("stopping");
     cam.shutdown().await;
     Ok(())
+}
+
+/// A future that completes on SIGINT (Ctrl-C) or SIGTERM; the handlers are installed now.
+#[cfg(unix)]
+fn interrupt_listener() -> camlink::Result<impl std::future::Future<Output = ()>> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut int = signal(SignalKind::interrupt())
+        .map_err(|e| camlink::Error::io(e, "installing the Ctrl-C handler"))?;
+    let mut term = signal(SignalKind::terminate())
+        .map_err(|e| camlink::Error::io(e, "installing the SIGTERM handler"))?;
+    Ok(async move {
+        tokio::select! {
+            _ = int.recv() => {}
+            _ = term.recv() => {}
+        }
+    })
+}
+
+/// A future that completes on Ctrl-C.
+#[cfg(not(unix))]
+fn interrupt_listener() -> camlink::Result<impl std::future::Future<Output = ()>> {
+    Ok(async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
 }
 
 fn print_urls(cam: &MockCamera, json: bool) {
