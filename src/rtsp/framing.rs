@@ -96,7 +96,8 @@ pub enum Item {
 }
 
 /// Splits an RTSP byte stream into [`Item`]s. See the [module docs](self).
-#[derive(Debug)]
+///
+/// `Debug` shows counters only, never the buffered bytes (they may hold credentials).
 pub struct Framer {
     buf: BytesMut,
     limits: Limits,
@@ -105,6 +106,17 @@ pub struct Framer {
     /// How far the head-end search has already looked (bytes from `buf[0]`).
     head_scanned: usize,
     junk: u64,
+}
+
+impl std::fmt::Debug for Framer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Framer")
+            .field("buffered", &self.buf.len())
+            .field("offset", &self.offset)
+            .field("junk", &self.junk)
+            .field("limits", &self.limits)
+            .finish()
+    }
 }
 
 impl Default for Framer {
@@ -446,6 +458,19 @@ junk!!RTSP/1.0 200\r\nCSeq: 6\r\nContent-Length: 5\r\n\r\nhello";
         }
         assert_eq!(got, whole);
         assert_eq!(f.junk_bytes(), 6);
+    }
+
+    #[test]
+    fn debug_never_shows_buffered_bytes() {
+        let mut f = Framer::default();
+        f.push(b"DESCRIBE rtsp://h/ RTSP/1.0\r\nAuthorization: Basic c2VjcmV0")
+            .unwrap();
+        assert!(f.next_item().unwrap().is_none());
+        let shown = format!("{f:?}");
+        assert!(
+            !shown.contains("c2VjcmV0") && shown.contains("buffered"),
+            "{shown}"
+        );
     }
 
     #[test]

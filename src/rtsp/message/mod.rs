@@ -577,6 +577,17 @@ mod tests {
     }
 
     #[test]
+    fn status_line_with_extra_blanks() {
+        let r = Response::parse(b"RTSP/1.0  200\t OK \r\nCSeq:3\r\n\r\n").unwrap();
+        assert_eq!(
+            (r.status, r.reason.as_str(), r.headers.cseq()),
+            (200, "OK", Some(3))
+        );
+        let r = Response::parse(b"RTSP/1.0 454 Session Not Found\r\n\r\n").unwrap();
+        assert_eq!(r.reason, "Session Not Found");
+    }
+
+    #[test]
     fn lf_only_and_folded_and_padded_headers() {
         let r = Response::parse(b"RTSP/1.0 200 OK\nSession:\t\t 1234;timeout=60 \nX-A: a\n  b\n\n")
             .unwrap();

@@ -12,6 +12,14 @@ fn lines(input: &[u8]) -> impl Iterator<Item = &[u8]> {
         .map(|l| l.strip_suffix(b"\r").unwrap_or(l))
 }
 
+/// Splits off the first blank-separated token; the rest has its leading blanks removed.
+fn split_token(s: &str) -> (&str, &str) {
+    match s.split_once([' ', '\t']) {
+        Some((token, rest)) => (token, trim_blanks(rest)),
+        None => (s, ""),
+    }
+}
+
 fn trim_blanks(s: &str) -> &str {
     s.trim_matches(|c: char| c == ' ' || c == '\t' || c == '\r')
 }
@@ -32,17 +40,14 @@ pub fn parse_head(head: &[u8], offset: u64) -> Result<Message> {
     let start = String::from_utf8_lossy(start);
     let start = trim_blanks(&start);
     let mut msg = if start.starts_with("RTSP/") || start.starts_with("rtsp/") {
-        let mut parts = start.splitn(3, [' ', '\t']);
-        let version = parts
-            .next()
-            .and_then(Version::parse)
-            .ok_or_else(|| bad("bad RTSP version"))?;
-        let status = parts.next().unwrap_or_default();
+        let (version, rest) = split_token(start);
+        let version = Version::parse(version).ok_or_else(|| bad("bad RTSP version"))?;
+        let (status, reason) = split_token(rest);
         if status.len() != 3 || !status.bytes().all(|b| b.is_ascii_digit()) {
             return Err(bad("bad status code"));
         }
         let status: u16 = status.parse().map_err(|_| bad("bad status code"))?;
-        let reason = trim_blanks(parts.next().unwrap_or_default()).to_owned();
+        let reason = reason.to_owned();
         Message::Response(Response {
             version,
             status,
