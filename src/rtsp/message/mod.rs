@@ -689,6 +689,21 @@ mod tests {
     }
 
     #[test]
+    fn base_url_order() {
+        let req = url::Url::parse("rtsp://192.0.2.1/live").unwrap();
+        let r =
+            Response::parse(b"RTSP/1.0 200 OK\r\nContent-Location: /live/main/\r\n\r\n").unwrap();
+        assert_eq!(r.base_url(&req).as_str(), "rtsp://192.0.2.1/live/main/");
+        let r = Response::parse(
+            b"RTSP/1.0 200 OK\r\nContent-Location: /x/\r\nContent-Base: rtsp://192.0.2.2/b/\r\n\r\n",
+        )
+        .unwrap();
+        assert_eq!(r.base_url(&req).as_str(), "rtsp://192.0.2.2/b/");
+        let r = Response::parse(b"RTSP/1.0 200 OK\r\n\r\n").unwrap();
+        assert_eq!(r.base_url(&req), req);
+    }
+
+    #[test]
     fn authorization_not_in_debug() {
         let mut h = Headers::new();
         h.append("Authorization", "Basic c2VjcmV0");
