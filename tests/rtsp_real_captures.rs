@@ -429,3 +429,62 @@ fn sdp_quirk_values() {
     assert!(matches!(tplink.media[2].media_type, MediaType::Other(_)));
     assert!(tplink.media[2].payload_types.is_empty());
 }
+
+/// Frames `input` cut at `cuts`, collecting every item.
+fn frame_cut(input: &[u8], cuts: &[usize]) -> Vec<Item> {
+    let mut framer = Framer::default();
+    let mut items = Vec::new();
+    let mut last = 0;
+    for &c in cuts.iter().chain(std::iter::once(&input.len())) {
+        framer.push(&input[last..c]).unwrap();
+        last = c;
+        while let Some(item) = framer.next_item().unwrap() {
+            items.push(item);
+        }
+    }
+    items
+}
+
+#[test]
+fn every_response_capture_frames_the_same_at_every_split_point() {
+    let Some(dir) = common::real_captures() else {
+        return;
+    };
+    for f in common::capture_files(&dir, "rtsp") {
+        let name = f.file_name().unwrap().to_string_lossy().into_owned();
+        if SDP_ONLY.contains(&name.as_str()) || UNUSABLE.iter().any(|(n, _)| *n == name) {
+            continue;
+        }
+        let bytes = std::fs::read(&f).unwrap();
+        let whole = frame_cut(&bytes, &[]);
+        let [Item::Message(Message::Response(r))] = whole.as_slice() else {
+            panic!("{name}: {whole:?}")
+        };
+        assert_eq!(r, &Response::parse(&bytes).unwrap(), "{name}");
+        for cut in 0..=bytes.len() {
+            assert_eq!(frame_cut(&bytes, &[cut]), whole, "{name} split at {cut}");
+        }
+    }
+}
+
+#[test]
+fn wowza_interleaved_stream_same_items_for_random_splits() {
+    let Some(dir) = common::real_captures() else {
+        return;
+    };
+    let bytes = std::fs::read(dir.join("rtp/wowza-server_bunny_interleaved.rtsp")).unwrap();
+    let whole = frame_cut(&bytes, &[]);
+    let mut seed = 0x2545_f491_4f6c_dd1du64;
+    for round in 0..16 {
+        let mut cuts: Vec<usize> = (0..64)
+            .map(|_| {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                (seed % (bytes.len() as u64 + 1)) as usize
+            })
+            .collect();
+        cuts.sort_unstable();
+        assert_eq!(frame_cut(&bytes, &cuts), whole, "round {round}");
+    }
+}

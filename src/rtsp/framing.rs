@@ -48,7 +48,7 @@
 //! # Ok::<(), camlink::Error>(())
 //! ```
 
-use bytes::{Buf, Bytes, BytesMut};
+use bytes::{Buf, BufMut, Bytes, BytesMut};
 
 use super::message::{KNOWN_METHODS, Message, find_head_end_from, parse_head};
 use crate::{Error, ErrorKind, Result};
@@ -96,7 +96,8 @@ pub enum Item {
 }
 
 /// Splits an RTSP byte stream into [`Item`]s. See the [module docs](self).
-#[derive(Debug)]
+///
+/// `Debug` shows counters only, never the buffered bytes (they may hold credentials).
 pub struct Framer {
     buf: BytesMut,
     limits: Limits,
@@ -105,6 +106,17 @@ pub struct Framer {
     /// How far the head-end search has already looked (bytes from `buf[0]`).
     head_scanned: usize,
     junk: u64,
+}
+
+impl std::fmt::Debug for Framer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Framer")
+            .field("buffered", &self.buf.len())
+            .field("offset", &self.offset)
+            .field("junk", &self.junk)
+            .field("limits", &self.limits)
+            .finish()
+    }
 }
 
 impl Default for Framer {
@@ -349,6 +361,27 @@ impl Framer {
     }
 }
 
+/// Largest payload of one interleaved frame (its length field is 16 bits).
+pub const MAX_INTERLEAVED_PAYLOAD: usize = u16::MAX as usize;
+
+/// Appends one interleaved frame (`$`, channel, 16-bit length, payload) to `out`; for the
+/// mock camera's sender and for tests. A payload over [`MAX_INTERLEAVED_PAYLOAD`] bytes is an
+/// [`ErrorKind::InvalidInput`] error.
+pub fn write_data(out: &mut BytesMut, channel: u8, payload: &[u8]) -> Result<()> {
+    let len = u16::try_from(payload.len()).map_err(|_| {
+        Error::invalid_input(format!(
+            "interleaved payload of {} bytes exceeds {MAX_INTERLEAVED_PAYLOAD}",
+            payload.len()
+        ))
+    })?;
+    out.reserve(4 + payload.len());
+    out.put_u8(b'$');
+    out.put_u8(channel);
+    out.put_u16(len);
+    out.put_slice(payload);
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -446,6 +479,40 @@ junk!!RTSP/1.0 200\r\nCSeq: 6\r\nContent-Length: 5\r\n\r\nhello";
         }
         assert_eq!(got, whole);
         assert_eq!(f.junk_bytes(), 6);
+    }
+
+    #[test]
+    fn debug_never_shows_buffered_bytes() {
+        let mut f = Framer::default();
+        f.push(b"DESCRIBE rtsp://h/ RTSP/1.0\r\nAuthorization: Basic c2VjcmV0")
+            .unwrap();
+        assert!(f.next_item().unwrap().is_none());
+        let shown = format!("{f:?}");
+        assert!(
+            !shown.contains("c2VjcmV0") && shown.contains("buffered"),
+            "{shown}"
+        );
+    }
+
+    #[test]
+    fn write_data_round_trips_and_checks_size() {
+        let mut out = BytesMut::new();
+        write_data(&mut out, 3, b"rtcp").unwrap();
+        assert_eq!(&out[..], b"$\x03\x00\x04rtcp");
+        let mut f = Framer::default();
+        f.push(&out).unwrap();
+        assert_eq!(
+            f.next_item().unwrap(),
+            Some(Item::Data {
+                channel: 3,
+                payload: Bytes::from_static(b"rtcp")
+            })
+        );
+        let big = vec![0u8; MAX_INTERLEAVED_PAYLOAD + 1];
+        assert_eq!(
+            write_data(&mut out, 0, &big).unwrap_err().kind(),
+            &ErrorKind::InvalidInput
+        );
     }
 
     #[test]

@@ -1,10 +1,10 @@
 //! RTSP requests and responses: lenient parsing of message heads, strict serialization.
 //!
-//! This is the one file that turns the text of a message head into [`Request`] / [`Response`]
-//! values. camlink parses heads itself rather than through the `rtsp-types` crate: real cameras
-//! send status lines without a reason phrase, LF-only line endings, `CSeq: 1 ` with trailing
-//! blanks and header values padded with tabs, which a strict parser refuses. Should a different
-//! parser be wanted later, only [`parse_head`] needs to change.
+//! One file, `message/parse.rs`, turns the text of a message head into [`Request`] /
+//! [`Response`] values. camlink parses heads itself rather than through the `rtsp-types` crate:
+//! real cameras send status lines without a reason phrase, LF-only line endings, `CSeq: 1 ` with
+//! trailing blanks and header values padded with tabs, which a strict parser refuses. Should a
+//! different parser be wanted later, only that file ([`parse_head`]) needs to change.
 //!
 //! Serialization is strict: `RTSP/1.0`, CRLF line endings, the header spelling cameras expect
 //! (`CSeq`, `Session`, `Transport`, `Content-Length`, ...), no CR/LF inside values, and a
@@ -29,6 +29,14 @@ use std::fmt;
 use bytes::{BufMut, Bytes, BytesMut};
 
 use crate::{Error, ErrorKind, Result};
+
+mod build;
+mod parse;
+
+pub use build::{RequestBuilder, ResponseBuilder};
+pub(crate) use parse::find_head_end_from;
+use parse::parse_complete;
+pub use parse::parse_head;
 
 /// Most header lines kept in one message head; more is a [`ErrorKind::LimitExceeded`] error.
 pub const MAX_HEADERS: usize = 128;
@@ -347,8 +355,8 @@ impl fmt::Display for Version {
     }
 }
 
-/// An RTSP request.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// An RTSP request. `Debug` hides URL user-info and `Authorization` values.
+#[derive(Clone, PartialEq, Eq)]
 pub struct Request {
     /// The method.
     pub method: Method,
@@ -360,6 +368,18 @@ pub struct Request {
     pub headers: Headers,
     /// The body (empty if none), a slice of the read buffer.
     pub body: Bytes,
+}
+
+impl fmt::Debug for Request {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Request")
+            .field("method", &self.method)
+            .field("url", &crate::redact::redact_url_str(&self.url))
+            .field("version", &self.version)
+            .field("headers", &self.headers)
+            .field("body", &self.body)
+            .finish()
+    }
 }
 
 /// An RTSP response.
@@ -455,12 +475,7 @@ impl Response {
 
     /// Starts a response (used by the mock camera).
     pub fn builder(status: u16) -> ResponseBuilder {
-        ResponseBuilder {
-            status,
-            reason: None,
-            headers: Vec::new(),
-            body: Bytes::new(),
-        }
+        ResponseBuilder::new(status)
     }
 
     /// Serializes to bytes (strict: `RTSP/1.0`, CRLF, canonical header names).
@@ -482,12 +497,7 @@ impl Response {
 impl Request {
     /// Starts a request to `url` (client side, or server-initiated `GET_PARAMETER`).
     pub fn builder(method: Method, url: impl Into<String>) -> RequestBuilder {
-        RequestBuilder {
-            method,
-            url: url.into(),
-            headers: Vec::new(),
-            body: Bytes::new(),
-        }
+        RequestBuilder::new(method, url.into())
     }
 
     /// Parses one complete request (head and body) from `input`.
@@ -515,142 +525,6 @@ impl Request {
         let mut b = BytesMut::with_capacity(256 + self.body.len());
         self.write_to(&mut b);
         b.freeze()
-    }
-}
-
-fn check_token(what: &'static str, s: &str) -> Result<()> {
-    if s.is_empty() || s.bytes().any(|b| b <= b' ' || b == 0x7f || b == b':') {
-        return Err(Error::invalid_input(format!(
-            "{what} is empty or has spaces or control characters"
-        )));
-    }
-    Ok(())
-}
-
-fn check_value(s: &str) -> Result<()> {
-    if s.bytes().any(|b| b == b'\r' || b == b'\n' || b == 0) {
-        return Err(Error::invalid_input("header value contains CR, LF or NUL"));
-    }
-    Ok(())
-}
-
-fn build_headers(list: Vec<(String, String)>, body: &Bytes) -> Result<Headers> {
-    let mut headers = Headers::new();
-    for (n, v) in list {
-        check_token("header name", &n)?;
-        check_value(&v)?;
-        if n.eq_ignore_ascii_case(names::CONTENT_LENGTH) {
-            continue;
-        }
-        headers.append(canonical_name(&n).to_owned(), v);
-    }
-    if !body.is_empty() {
-        headers.append(names::CONTENT_LENGTH, body.len().to_string());
-    }
-    Ok(headers)
-}
-
-/// Builds a [`Request`] strictly: names and values are checked, `Content-Length` is set from
-/// the body, known header names get their canonical spelling.
-#[derive(Debug, Clone)]
-pub struct RequestBuilder {
-    method: Method,
-    url: String,
-    headers: Vec<(String, String)>,
-    body: Bytes,
-}
-
-impl RequestBuilder {
-    /// Sets `CSeq` (first header, as cameras expect).
-    pub fn cseq(mut self, cseq: u32) -> Self {
-        self.headers
-            .insert(0, (names::CSEQ.to_owned(), cseq.to_string()));
-        self
-    }
-
-    /// Appends a header.
-    pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
-        self.headers.push((name.into(), value.into()));
-        self
-    }
-
-    /// Sets the body (`Content-Length` follows).
-    pub fn body(mut self, body: impl Into<Bytes>) -> Self {
-        self.body = body.into();
-        self
-    }
-
-    /// Checks and builds.
-    pub fn build(self) -> Result<Request> {
-        check_token("method", self.method.as_str())?;
-        if self.url.is_empty() || self.url.bytes().any(|b| b <= b' ' || b == 0x7f) {
-            return Err(Error::invalid_input(
-                "request URL is empty or has spaces or control characters",
-            ));
-        }
-        let headers = build_headers(self.headers, &self.body)?;
-        Ok(Request {
-            method: self.method,
-            url: self.url,
-            version: Version::RTSP_1_0,
-            headers,
-            body: self.body,
-        })
-    }
-}
-
-/// Builds a [`Response`] strictly (see [`RequestBuilder`]).
-#[derive(Debug, Clone)]
-pub struct ResponseBuilder {
-    status: u16,
-    reason: Option<String>,
-    headers: Vec<(String, String)>,
-    body: Bytes,
-}
-
-impl ResponseBuilder {
-    /// Sets `CSeq` (first header).
-    pub fn cseq(mut self, cseq: u32) -> Self {
-        self.headers
-            .insert(0, (names::CSEQ.to_owned(), cseq.to_string()));
-        self
-    }
-
-    /// Sets the reason phrase (default: the standard one for the status).
-    pub fn reason(mut self, reason: impl Into<String>) -> Self {
-        self.reason = Some(reason.into());
-        self
-    }
-
-    /// Appends a header.
-    pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
-        self.headers.push((name.into(), value.into()));
-        self
-    }
-
-    /// Sets the body (`Content-Length` follows).
-    pub fn body(mut self, body: impl Into<Bytes>) -> Self {
-        self.body = body.into();
-        self
-    }
-
-    /// Checks and builds.
-    pub fn build(self) -> Result<Response> {
-        if !(100..=999).contains(&self.status) {
-            return Err(Error::invalid_input("status code must have three digits"));
-        }
-        let reason = self
-            .reason
-            .unwrap_or_else(|| reason_phrase(self.status).to_owned());
-        check_value(&reason)?;
-        let headers = build_headers(self.headers, &self.body)?;
-        Ok(Response {
-            version: Version::RTSP_1_0,
-            status: self.status,
-            reason,
-            headers,
-            body: self.body,
-        })
     }
 }
 
@@ -690,155 +564,6 @@ pub fn reason_phrase(status: u16) -> &'static str {
     }
 }
 
-/// Splits `input` into lines at LF, dropping a CR before the LF (LF-only endings allowed).
-fn lines(input: &[u8]) -> impl Iterator<Item = &[u8]> {
-    input
-        .split(|&b| b == b'\n')
-        .map(|l| l.strip_suffix(b"\r").unwrap_or(l))
-}
-
-fn trim_blanks(s: &str) -> &str {
-    s.trim_matches(|c: char| c == ' ' || c == '\t' || c == '\r')
-}
-
-/// Parses a message head (start line and header lines, without the blank line that ends it).
-///
-/// Lenient: LF-only endings, a status line without a reason phrase, blanks and tabs around
-/// values, folded continuation lines, header lines without a colon (skipped). `offset` is the
-/// head's position in the stream, for error context. The body is left empty.
-pub fn parse_head(head: &[u8], offset: u64) -> Result<Message> {
-    let mut it = lines(head);
-    let start = it.next().unwrap_or_default();
-    let bad = |msg: &'static str| {
-        Error::new(ErrorKind::Malformed, msg)
-            .with_offset(offset)
-            .with_excerpt(head)
-    };
-    let start = String::from_utf8_lossy(start);
-    let start = trim_blanks(&start);
-    let mut msg = if start.starts_with("RTSP/") || start.starts_with("rtsp/") {
-        let mut parts = start.splitn(3, [' ', '\t']);
-        let version = parts
-            .next()
-            .and_then(Version::parse)
-            .ok_or_else(|| bad("bad RTSP version"))?;
-        let status = parts.next().unwrap_or_default();
-        if status.len() != 3 || !status.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(bad("bad status code"));
-        }
-        let status: u16 = status.parse().map_err(|_| bad("bad status code"))?;
-        let reason = trim_blanks(parts.next().unwrap_or_default()).to_owned();
-        Message::Response(Response {
-            version,
-            status,
-            reason,
-            headers: Headers::new(),
-            body: Bytes::new(),
-        })
-    } else {
-        let mut parts = start.split([' ', '\t']).filter(|p| !p.is_empty());
-        let method = parts.next().ok_or_else(|| bad("empty request line"))?;
-        let url = parts
-            .next()
-            .ok_or_else(|| bad("request line without URL"))?;
-        let version = parts
-            .next()
-            .and_then(Version::parse)
-            .ok_or_else(|| bad("bad request line"))?;
-        if parts.next().is_some() {
-            return Err(bad("bad request line"));
-        }
-        Message::Request(Request {
-            method: Method::from_token(method),
-            url: url.to_owned(),
-            version,
-            headers: Headers::new(),
-            body: Bytes::new(),
-        })
-    };
-    let headers = match &mut msg {
-        Message::Request(r) => &mut r.headers,
-        Message::Response(r) => &mut r.headers,
-    };
-    for line in it {
-        if line.is_empty() {
-            continue;
-        }
-        let line = String::from_utf8_lossy(line);
-        if line.starts_with([' ', '\t']) {
-            // Obsolete line folding: continues the previous value.
-            if let Some((_, v)) = headers.entries.last_mut() {
-                let more = trim_blanks(&line);
-                if !more.is_empty() {
-                    v.push(' ');
-                    v.push_str(more);
-                }
-            }
-            continue;
-        }
-        let Some((name, value)) = line.split_once(':') else {
-            tracing::debug!(line = %line, "RTSP header line without a colon skipped");
-            continue;
-        };
-        let name = trim_blanks(name);
-        if name.is_empty() {
-            continue;
-        }
-        if headers.len() >= MAX_HEADERS {
-            return Err(
-                Error::limit("number of RTSP header lines", MAX_HEADERS).with_offset(offset)
-            );
-        }
-        headers.append(name, trim_blanks(value));
-    }
-    Ok(msg)
-}
-
-/// Parses a whole message (head, blank line, body) from a complete buffer.
-fn parse_complete(input: &[u8]) -> Result<Message> {
-    let Some((head_len, body_start)) = find_head_end(input, input.len()) else {
-        // Tolerate a capture that ends without the blank line.
-        return parse_head(input, 0);
-    };
-    let mut msg = parse_head(input.get(..head_len).unwrap_or_default(), 0)?;
-    let rest = input.get(body_start..).unwrap_or_default();
-    let body = match msg.headers().content_length()? {
-        Some(n) => rest.get(..n).ok_or_else(|| {
-            Error::malformed("body shorter than Content-Length", body_start, input)
-        })?,
-        None => rest,
-    };
-    msg.set_body(Bytes::copy_from_slice(body));
-    Ok(msg)
-}
-
-/// Finds the blank line that ends a head in the first `window` bytes of `buf`.
-///
-/// Returns `(head_len, body_start)`: the head without its final line break, and where the body
-/// starts. Accepts `\r\n\r\n`, `\n\n` and mixes (`\n\r\n`).
-pub(crate) fn find_head_end(buf: &[u8], window: usize) -> Option<(usize, usize)> {
-    find_head_end_from(buf, window, 0)
-}
-
-/// As [`find_head_end`], starting the search at `from` (bytes before were already searched).
-pub(crate) fn find_head_end_from(buf: &[u8], window: usize, from: usize) -> Option<(usize, usize)> {
-    let end = buf.len().min(window);
-    let hay = buf.get(..end)?;
-    let mut i = from;
-    while i < end {
-        // A line feed followed by an (optionally CR-prefixed) line feed.
-        let nl = hay.get(i..)?.iter().position(|&b| b == b'\n')?;
-        let at = i.checked_add(nl)?;
-        match hay.get(at + 1..) {
-            Some([b'\n', ..]) => return Some((at, at + 2)),
-            Some([b'\r', b'\n', ..]) => return Some((at, at + 3)),
-            _ => {}
-        }
-        i = at + 1;
-    }
-    None
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -849,6 +574,17 @@ mod tests {
         assert_eq!(r.status, 200);
         assert_eq!(r.reason, "");
         assert_eq!(r.headers.cseq(), Some(2));
+    }
+
+    #[test]
+    fn status_line_with_extra_blanks() {
+        let r = Response::parse(b"RTSP/1.0  200\t OK \r\nCSeq:3\r\n\r\n").unwrap();
+        assert_eq!(
+            (r.status, r.reason.as_str(), r.headers.cseq()),
+            (200, "OK", Some(3))
+        );
+        let r = Response::parse(b"RTSP/1.0 454 Session Not Found\r\n\r\n").unwrap();
+        assert_eq!(r.reason, "Session Not Found");
     }
 
     #[test]
@@ -922,6 +658,49 @@ mod tests {
             b"RTSP/1.0 200 OK\r\nCSeq: 4\r\nSession: 12345678;timeout=60\r\n\r\n"
         );
         assert_eq!(Response::parse(&bytes).unwrap(), resp);
+    }
+
+    #[test]
+    fn typed_setters_and_debug_without_secrets() {
+        use crate::rtsp::headers::{Range, Transport};
+        let req = Request::builder(Method::Setup, "rtsp://admin:hunter2@192.0.2.1/s")
+            .cseq(3)
+            .transport(&[Transport::tcp_interleaved(0), Transport::udp_unicast(5000)])
+            .session("12345678")
+            .range(&Range::parse("npt=0-").unwrap())
+            .user_agent("camlink")
+            .authorization("Digest username=\"admin\", response=\"0123abcd\"");
+        let shown = format!("{req:?}");
+        assert!(!shown.contains("0123abcd"), "{shown}");
+        let req = req.build().unwrap();
+        let shown = format!("{req:?}");
+        assert!(
+            !shown.contains("0123abcd") && !shown.contains("hunter2"),
+            "{shown}"
+        );
+        assert_eq!(
+            req.headers.get("transport"),
+            Some("RTP/AVP/TCP;unicast;interleaved=0-1,RTP/AVP;unicast;client_port=5000-5001")
+        );
+        assert_eq!(req.headers.get("Range"), Some("npt=0.000-"));
+        let wire = req.to_bytes();
+        assert!(wire.windows(9).any(|w| w == b"Session: "));
+        assert!(wire.windows(12).any(|w| w == b"User-Agent: "));
+    }
+
+    #[test]
+    fn base_url_order() {
+        let req = url::Url::parse("rtsp://192.0.2.1/live").unwrap();
+        let r =
+            Response::parse(b"RTSP/1.0 200 OK\r\nContent-Location: /live/main/\r\n\r\n").unwrap();
+        assert_eq!(r.base_url(&req).as_str(), "rtsp://192.0.2.1/live/main/");
+        let r = Response::parse(
+            b"RTSP/1.0 200 OK\r\nContent-Location: /x/\r\nContent-Base: rtsp://192.0.2.2/b/\r\n\r\n",
+        )
+        .unwrap();
+        assert_eq!(r.base_url(&req).as_str(), "rtsp://192.0.2.2/b/");
+        let r = Response::parse(b"RTSP/1.0 200 OK\r\n\r\n").unwrap();
+        assert_eq!(r.base_url(&req), req);
     }
 
     #[test]
