@@ -331,7 +331,16 @@ impl JpegDepacketizer {
                         ));
                     };
                     pos += len;
-                    let t = Bytes::copy_from_slice(t);
+                    let one = if precision & 1 != 0 { 128 } else { 64 };
+                    let (precision, t) = if len == one {
+                        // One table for luma and chroma alike (ffmpeg, and cameras built on it).
+                        (
+                            precision | ((precision & 1) << 1),
+                            Bytes::from([t, t].concat()),
+                        )
+                    } else {
+                        (precision, Bytes::copy_from_slice(t))
+                    };
                     if self.cached.len() < MAX_CACHED_TABLES || self.cached.contains_key(&q) {
                         self.cached.insert(q, (precision, t.clone()));
                     }
@@ -709,6 +718,20 @@ mod tests {
             .tables;
         assert_eq!(&a[..], &tables[..]);
         assert_eq!(a, b);
+    }
+
+    #[test]
+    fn single_quantization_table_shared_by_chroma() {
+        // ffmpeg's packetizer sends one 64-byte table when its JPEG uses one for all components.
+        let table: Vec<u8> = (1..=64).collect();
+        let mut p = vec![0, 0, 0, 0, 1, 255, 2, 2, 0, 0, 0, 64];
+        p.extend_from_slice(&table);
+        p.extend_from_slice(&[9, 9]);
+        let mut d = JpegDepacketizer::new();
+        d.push(&pkt(1, 0, true, &p)).unwrap();
+        let parsed = parse_jfif(&d.pull().unwrap().payload).unwrap().params;
+        assert_eq!(&parsed.tables[..64], &table[..]);
+        assert_eq!(&parsed.tables[64..], &table[..]);
     }
 
     #[test]
