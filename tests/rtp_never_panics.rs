@@ -64,3 +64,34 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// Packetizers refuse bad frames with an error, never a panic, at any MTU.
+    #[test]
+    fn packetizers_never_panic(frame in proptest::collection::vec(any::<u8>(), 0..3000), mtu in 0usize..2000) {
+        use camlink::codec::{Packetizer, PacketizerConfig};
+        let cfg = PacketizerConfig::new(96, 1).mtu(mtu);
+        let mut out = Vec::new();
+        let mut ps: Vec<Box<dyn Packetizer>> = Vec::new();
+        if let Ok(p) = camlink::codec::h264::H264Packetizer::new(cfg, NalFormat::AnnexB) { ps.push(Box::new(p)); }
+        if let Ok(p) = camlink::codec::h265::H265Packetizer::new(cfg, NalFormat::LengthPrefixed) { ps.push(Box::new(p)); }
+        if let Ok(p) = camlink::codec::aac::AacPacketizer::new(cfg) { ps.push(Box::new(p)); }
+        if let Ok(p) = camlink::codec::g711::G711Packetizer::new(cfg) { ps.push(Box::new(p)); }
+        if let Ok(p) = camlink::codec::jpeg::JpegPacketizer::new(cfg) { ps.push(Box::new(p)); }
+        if let Ok(p) = camlink::codec::metadata::MetadataPacketizer::new(cfg) { ps.push(Box::new(p)); }
+        for p in ps.iter_mut() {
+            let _ = p.packetize(&frame, 0, &mut out);
+        }
+        prop_assert!(out.iter().all(|p| p.len() <= mtu));
+    }
+
+    /// A JPEG-looking input (SOI then arbitrary segments) never panics the JFIF parser.
+    #[test]
+    fn jfif_parser_never_panics(tail in proptest::collection::vec(any::<u8>(), 0..400)) {
+        let mut jpeg = vec![0xff, 0xd8];
+        jpeg.extend_from_slice(&tail);
+        let _ = camlink::codec::jpeg::parse_jfif(&jpeg);
+    }
+}

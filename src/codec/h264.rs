@@ -394,6 +394,60 @@ mod tests {
     }
 
     #[test]
+    fn sequence_restart_is_followed_and_flagged() {
+        let mut d = H264Depacketizer::new(NalFormat::AnnexB);
+        let f = run(
+            &mut d,
+            &[
+                (30_000, 0, true, &[0x65, 1]),
+                (29_990, 0, true, &[0x41, 9]),
+                (100, 3000, true, &[0x41, 2]),
+                (101, 6000, true, &[0x41, 3]),
+            ],
+        );
+        // The late packet (10 behind) is ignored; the restart far behind is followed.
+        assert_eq!(
+            f.iter()
+                .map(|f| (f.rtp_timestamp, f.loss_before))
+                .collect::<Vec<_>>(),
+            [(0, 0), (3000, 1), (6000, 0)]
+        );
+    }
+
+    #[test]
+    fn steady_state_reuses_the_access_unit_buffer() {
+        let mut d = H264Depacketizer::new(NalFormat::AnnexB);
+        let mut ptrs = Vec::new();
+        for i in 0..4u16 {
+            let ts = u32::from(i) * 3000;
+            d.push(&pkt(96, i * 3, ts, false, &[0x7c, 0x85, 1, 2, 3]))
+                .unwrap();
+            d.push(&pkt(96, i * 3 + 1, ts, false, &[0x7c, 0x05, 4, 5, 6]))
+                .unwrap();
+            d.push(&pkt(96, i * 3 + 2, ts, true, &[0x7c, 0x45, 7]))
+                .unwrap();
+            let f = d.pull().unwrap();
+            assert_eq!(&f.payload[..], &[0, 0, 0, 1, 0x65, 1, 2, 3, 4, 5, 6, 7]);
+            ptrs.push(f.payload.as_ptr());
+            // The frame is dropped here, so the next access unit can take its allocation back.
+        }
+        assert!(ptrs.windows(2).all(|w| w[0] == w[1]), "{ptrs:?}");
+    }
+
+    #[test]
+    fn wall_clock_from_sender_report() {
+        use std::time::{Duration, SystemTime};
+        let at = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+        let mut d = H264Depacketizer::new(NalFormat::AnnexB);
+        d.on_sender_report(NtpTimestamp::from_system_time(at), 90_000);
+        d.push(&pkt(96, 1, 180_000, true, &[0x65, 1])).unwrap();
+        assert_eq!(
+            d.pull().unwrap().wall_clock,
+            Some(at + Duration::from_secs(1))
+        );
+    }
+
+    #[test]
     fn packetizer_uses_stap_a_single_and_fu_a() {
         let mut au = vec![0, 0, 0, 1];
         au.extend_from_slice(SPS);

@@ -126,6 +126,17 @@ pub struct JpegParams {
 
 /// Writes a complete baseline JFIF file: headers for `params`, then `scan`, then EOI.
 pub fn build_jfif(params: &JpegParams, scan: &[u8], out: &mut BytesMut) -> Result<()> {
+    out.reserve(700 + scan.len());
+    write_jfif_headers(params, out)?;
+    out.put_slice(scan);
+    if !scan.ends_with(&[0xff, 0xd9]) {
+        out.put_slice(&[0xff, 0xd9]);
+    }
+    Ok(())
+}
+
+/// Writes the JFIF headers for `params` (SOI to SOS); the scan and EOI follow.
+pub fn write_jfif_headers(params: &JpegParams, out: &mut BytesMut) -> Result<()> {
     let sampling = match params.kind & 0x3f {
         0 => 0x21,
         1 => 0x22,
@@ -136,7 +147,6 @@ pub fn build_jfif(params: &JpegParams, scan: &[u8], out: &mut BytesMut) -> Resul
             ));
         }
     };
-    out.reserve(700 + scan.len());
     out.put_slice(&[0xff, 0xd8]);
     out.put_slice(&[
         0xff, 0xe0, 0, 16, b'J', b'F', b'I', b'F', 0, 1, 1, 0, 0, 1, 0, 1, 0, 0,
@@ -178,10 +188,6 @@ pub fn build_jfif(params: &JpegParams, scan: &[u8], out: &mut BytesMut) -> Resul
         out.put_slice(values);
     }
     out.put_slice(&[0xff, 0xda, 0, 12, 3, 1, 0x00, 2, 0x11, 3, 0x11, 0, 63, 0]);
-    out.put_slice(scan);
-    if !scan.ends_with(&[0xff, 0xd9]) {
-        out.put_slice(&[0xff, 0xd9]);
-    }
     Ok(())
 }
 
@@ -190,7 +196,9 @@ struct Current {
     ts: u32,
     params: JpegParams,
     q: u8,
-    scan: BytesMut,
+    /// The JFIF file being built: headers, then the scan so far.
+    file: BytesMut,
+    header_len: usize,
     packets: u64,
     damaged: bool,
 }
@@ -218,7 +226,7 @@ impl JpegDepacketizer {
             inb: Inbound::new(CLOCK_RATE),
             cur: None,
             cached: HashMap::new(),
-            scan_capacity: 16 * 1024,
+            scan_capacity: 32 * 1024,
         }
     }
     /// Only packets of this payload type are used.
@@ -242,11 +250,10 @@ impl JpegDepacketizer {
             self.inb.add_loss(c.packets);
             return Ok(());
         }
-        self.scan_capacity = self.scan_capacity.max(c.scan.len()).min(MAX_JPEG_LEN);
-        let mut out = BytesMut::new();
-        if let Err(e) = build_jfif(&c.params, &c.scan, &mut out) {
-            self.inb.add_loss(c.packets);
-            return Err(e);
+        let mut out = c.file;
+        self.scan_capacity = self.scan_capacity.max(out.len()).min(MAX_JPEG_LEN);
+        if !out.ends_with(&[0xff, 0xd9]) {
+            out.put_slice(&[0xff, 0xd9]);
         }
         let info = FrameInfo::Jpeg {
             width: c.params.width,
@@ -331,7 +338,16 @@ impl JpegDepacketizer {
                         ));
                     };
                     pos += len;
-                    let t = Bytes::copy_from_slice(t);
+                    let one = if precision & 1 != 0 { 128 } else { 64 };
+                    let (precision, t) = if len == one {
+                        // One table for luma and chroma alike (ffmpeg, and cameras built on it).
+                        (
+                            precision | ((precision & 1) << 1),
+                            Bytes::from([t, t].concat()),
+                        )
+                    } else {
+                        (precision, Bytes::copy_from_slice(t))
+                    };
                     if self.cached.len() < MAX_CACHED_TABLES || self.cached.contains_key(&q) {
                         self.cached.insert(q, (precision, t.clone()));
                     }
@@ -341,20 +357,23 @@ impl JpegDepacketizer {
                 let [l, c] = tables_for_q(q);
                 (0, Bytes::from([l, c].concat()))
             };
-            let mut scan = BytesMut::with_capacity(self.scan_capacity);
-            scan.clear();
+            let params = JpegParams {
+                kind,
+                width,
+                height,
+                restart_interval,
+                tables,
+                precision,
+            };
+            // One allocation per frame: headers first, the scan appended behind them.
+            let mut file = BytesMut::with_capacity(self.scan_capacity + 2);
+            write_jfif_headers(&params, &mut file)?;
             self.cur = Some(Current {
                 ts,
-                params: JpegParams {
-                    kind,
-                    width,
-                    height,
-                    restart_interval,
-                    tables,
-                    precision,
-                },
+                header_len: file.len(),
+                params,
                 q,
-                scan,
+                file,
                 packets: 0,
                 // Loss right before the first packet cannot touch this frame.
                 damaged: false,
@@ -370,13 +389,13 @@ impl JpegDepacketizer {
             c.damaged = true;
         }
         let data = d.get(pos..).unwrap_or_default();
-        if offset != c.scan.len() {
+        if offset != c.file.len() - c.header_len {
             c.damaged = true;
-        } else if c.scan.len() + data.len() > MAX_JPEG_LEN.min(MAX_FRAME_LEN) {
+        } else if c.file.len() + data.len() > MAX_JPEG_LEN.min(MAX_FRAME_LEN) {
             c.damaged = true;
             return Err(Error::limit("JPEG frame", MAX_JPEG_LEN));
         } else {
-            c.scan.put_slice(data);
+            c.file.put_slice(data);
         }
         if pkt.marker() {
             return self.finish();
@@ -709,6 +728,20 @@ mod tests {
             .tables;
         assert_eq!(&a[..], &tables[..]);
         assert_eq!(a, b);
+    }
+
+    #[test]
+    fn single_quantization_table_shared_by_chroma() {
+        // ffmpeg's packetizer sends one 64-byte table when its JPEG uses one for all components.
+        let table: Vec<u8> = (1..=64).collect();
+        let mut p = vec![0, 0, 0, 0, 1, 255, 2, 2, 0, 0, 0, 64];
+        p.extend_from_slice(&table);
+        p.extend_from_slice(&[9, 9]);
+        let mut d = JpegDepacketizer::new();
+        d.push(&pkt(1, 0, true, &p)).unwrap();
+        let parsed = parse_jfif(&d.pull().unwrap().payload).unwrap().params;
+        assert_eq!(&parsed.tables[..64], &table[..]);
+        assert_eq!(&parsed.tables[64..], &table[..]);
     }
 
     #[test]

@@ -37,6 +37,7 @@ use std::time::SystemTime;
 use bytes::{Bytes, BytesMut};
 
 use crate::rtp::packet::{FIXED_HEADER_LEN, MAX_PACKET_LEN};
+use crate::rtp::sequence::MAX_MISORDER;
 use crate::rtp::{NtpTimestamp, RtpPacket, RtpPacketBuilder, TimestampUnwrapper, WallClockMapper};
 use crate::{Error, Result};
 
@@ -290,11 +291,19 @@ impl Inbound {
             None => 0,
             Some(last) => {
                 let d = seq.wrapping_sub(last);
-                if d == 0 || d >= 0x8000 {
+                let back = 0u16.wrapping_sub(d);
+                if d == 0 || (d >= 0x8000 && back <= MAX_MISORDER) {
                     tracing::trace!(seq, last, "duplicate or late RTP packet ignored");
                     return Admit::Skip;
                 }
-                u64::from(d - 1)
+                if d >= 0x8000 {
+                    // Far behind: the sender restarted its numbering. Follow it, and flag the
+                    // discontinuity as one lost packet.
+                    tracing::debug!(seq, last, "RTP sequence restart");
+                    1
+                } else {
+                    u64::from(d - 1)
+                }
             }
         };
         self.last_seq = Some(seq);

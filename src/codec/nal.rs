@@ -174,32 +174,6 @@ impl AuBuffer {
     pub(crate) fn bytes(&self, r: Range<usize>) -> &[u8] {
         self.buf.get(r).unwrap_or_default()
     }
-    /// Adds whole NAL units from a payload that should hold one, splitting on Annex B start
-    /// codes some cameras leave inside RTP payloads. Calls `seen` with each added unit's range.
-    pub(crate) fn add_nals(
-        &mut self,
-        data: &[u8],
-        mut seen: impl FnMut(&mut Self, Range<usize>),
-    ) -> Result<()> {
-        if find_start_code(data, 0).is_none() {
-            let nal = data;
-            self.begin_nal()?;
-            self.extend(nal)?;
-            if let Some(r) = self.end_nal() {
-                seen(self, r);
-            }
-            return Ok(());
-        }
-        tracing::trace!("Annex B start code inside an RTP payload; split");
-        for nal in split_annex_b(data) {
-            self.begin_nal()?;
-            self.extend(nal)?;
-            if let Some(r) = self.end_nal() {
-                seen(self, r);
-            }
-        }
-        Ok(())
-    }
     /// Hands out the assembled unit and empties the buffer.
     pub(crate) fn finish(&mut self) -> Bytes {
         self.nal_start = None;

@@ -5,7 +5,7 @@ use std::ops::Range;
 
 use bytes::Bytes;
 
-use super::nal::{AuBuffer, NalFormat, split_annex_b};
+use super::nal::{AuBuffer, NalFormat, find_start_code, split_annex_b};
 use super::{Admit, Frame, FrameInfo, Inbound, Outbound};
 use crate::rtp::{NtpTimestamp, RtpPacket};
 use crate::{Error, ErrorKind, Result};
@@ -123,13 +123,26 @@ impl<S: NalSyntax> NalDepacketizer<S> {
         }
     }
 
-    fn add_nals(&mut self, data: &[u8]) -> Result<()> {
-        let mut ranges: Vec<Range<usize>> = Vec::new();
-        if let Err(e) = self.au.add_nals(data, |_, r| ranges.push(r)) {
+    fn add_nal(&mut self, nal: &[u8]) -> Result<()> {
+        let r = self.au.begin_nal().and_then(|()| self.au.extend(nal));
+        if let Err(e) = r {
             return Err(self.damage(e));
         }
-        for r in ranges {
+        if let Some(r) = self.au.end_nal() {
             self.on_nal(r);
+        }
+        Ok(())
+    }
+
+    /// Adds whole NAL units from a payload that should hold one, splitting on Annex B start
+    /// codes some cameras leave inside RTP payloads (a valid NAL unit never holds `00 00 01`).
+    fn add_nals(&mut self, data: &[u8]) -> Result<()> {
+        if find_start_code(data, 0).is_none() {
+            return self.add_nal(data);
+        }
+        tracing::trace!("Annex B start code inside an RTP payload; split");
+        for nal in split_annex_b(data) {
+            self.add_nal(nal)?;
         }
         Ok(())
     }

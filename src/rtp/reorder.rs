@@ -60,6 +60,7 @@ pub struct ReorderBuffer {
     highest: Option<u64>,
     buf: BTreeMap<u64, (Instant, RtpPacket)>,
     late_in_a_row: usize,
+    popped: bool,
     late: u64,
     duplicates: u64,
     lost: u64,
@@ -76,6 +77,7 @@ impl ReorderBuffer {
             highest: None,
             buf: BTreeMap::new(),
             late_in_a_row: 0,
+            popped: false,
             late: 0,
             duplicates: 0,
             lost: 0,
@@ -95,6 +97,10 @@ impl ReorderBuffer {
     /// Adds a packet received at `now`.
     pub fn push(&mut self, packet: RtpPacket, now: Instant) -> PushOutcome {
         let ext = self.extend(packet.sequence_number());
+        if !self.popped && self.next.is_some_and(|n| ext < n) {
+            // Reordered before anything left: the stream starts earlier than first thought.
+            self.next = Some(ext);
+        }
         if let Some(next) = self.next
             && ext < next
         {
@@ -105,6 +111,10 @@ impl ReorderBuffer {
                 self.next = None;
                 self.highest = None;
                 self.late_in_a_row = 0;
+                self.popped = false;
+                // Whatever is still held belongs to the old numbering.
+                self.lost += self.buf.len() as u64;
+                self.buf.clear();
                 return self.push(packet, now);
             }
             self.late += 1;
@@ -139,6 +149,7 @@ impl ReorderBuffer {
         let (_, packet) = self.buf.remove(&first)?;
         let lost_before = first.saturating_sub(next);
         self.lost += lost_before;
+        self.popped = true;
         self.next = Some(first + 1);
         Some(Reordered {
             packet,
@@ -214,6 +225,15 @@ mod tests {
             PushOutcome::TooLate
         );
         assert_eq!((rb.lost(), rb.late()), (1, 1));
+    }
+
+    #[test]
+    fn reordering_of_the_very_first_packets_is_repaired() {
+        let t0 = Instant::now();
+        let mut rb = ReorderBuffer::new(4, Duration::from_millis(40));
+        rb.push(pkt(11), t0);
+        assert_eq!(rb.push(pkt(10), t0), PushOutcome::Accepted);
+        assert_eq!(drain(&mut rb, t0), [(10, 0), (11, 0)]);
     }
 
     #[test]

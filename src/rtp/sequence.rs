@@ -98,6 +98,7 @@ pub struct SequenceTracker {
     jitter: f64,
     last_transit: Option<i64>,
     origin: Option<Instant>,
+    last_sr: Option<(u32, Instant)>,
 }
 
 impl SequenceTracker {
@@ -113,6 +114,7 @@ impl SequenceTracker {
             seen: 1,
             received: 1,
             origin: self.origin,
+            last_sr: self.last_sr,
             ..Default::default()
         };
     }
@@ -222,6 +224,27 @@ impl SequenceTracker {
         self.max.map_or(0, |m| (m - (1 << 16)) as u32)
     }
 
+    /// Records the source's Sender Report (its NTP time) received at `arrival`, for the LSR and
+    /// DLSR fields of the next report block.
+    pub fn on_sender_report(&mut self, ntp: super::NtpTimestamp, arrival: Instant) {
+        self.last_sr = Some((ntp.middle32(), arrival));
+    }
+
+    /// A reception report block for `ssrc` at `now`, with LSR/DLSR from the last Sender Report
+    /// recorded (0 when none), resetting the interval counters.
+    pub fn report_block_at(&mut self, ssrc: u32, now: Instant) -> ReportBlock {
+        let (lsr, dlsr) = match self.last_sr {
+            None => (0, 0),
+            Some((lsr, at)) => {
+                let d = now.saturating_duration_since(at);
+                let units = d.as_secs().saturating_mul(65_536)
+                    + (u64::from(d.subsec_nanos()) * 65_536) / 1_000_000_000;
+                (lsr, u32::try_from(units).unwrap_or(u32::MAX))
+            }
+        };
+        self.report_block(ssrc, lsr, dlsr)
+    }
+
     /// A reception report block for `ssrc` (RFC 3550 A.3), resetting the interval counters.
     /// `lsr` / `dlsr` come from the caller's Sender Report bookkeeping.
     pub fn report_block(&mut self, ssrc: u32, lsr: u32, dlsr: u32) -> ReportBlock {
@@ -288,6 +311,20 @@ mod tests {
         assert_eq!(t.on_packet(30_000), SeqEvent::Stray);
         assert!(matches!(t.on_packet(30_001), SeqEvent::Restart { .. }));
         assert_eq!((t.expected(), t.received()), (1, 1));
+    }
+
+    #[test]
+    fn lsr_and_dlsr_from_the_last_sender_report() {
+        let mut t = SequenceTracker::new();
+        t.on_packet(1);
+        let t0 = Instant::now();
+        assert_eq!(
+            (t.report_block_at(5, t0).lsr, t.report_block_at(5, t0).dlsr),
+            (0, 0)
+        );
+        t.on_sender_report(super::super::NtpTimestamp(0x0001_2345_6789_0000), t0);
+        let rb = t.report_block_at(5, t0 + Duration::from_millis(1500));
+        assert_eq!((rb.lsr, rb.dlsr), (0x2345_6789, 98_304)); // 1.5 s in 1/65536 s
     }
 
     #[test]
