@@ -144,6 +144,10 @@ where
             tokio::time::sleep(Duration::from_secs(30)).await;
             return;
         };
+        if resp.status == 0 {
+            // Close without answering, as a camera does with a connection it dropped while idle.
+            return;
+        }
         let mut out = format!(
             "HTTP/1.1 {} X\r\nContent-Length: {}\r\n",
             resp.status,
@@ -809,4 +813,55 @@ async fn snapshot_with_digest() {
         .await
         .unwrap_err();
     assert_eq!(err.kind(), &ErrorKind::Unauthorized);
+}
+
+/// Drops the first request of each operation without answering, then behaves.
+fn flaky_camera() -> Handler {
+    let seen = Arc::new(Mutex::new(std::collections::HashSet::<String>::new()));
+    Arc::new(move |req: &Req| {
+        let op = req.operation();
+        if seen.lock().unwrap().insert(op.clone()) {
+            return Some(Resp {
+                status: 0,
+                headers: vec![],
+                body: vec![],
+            });
+        }
+        match op.as_str() {
+            "GetDeviceInformation" => Some(ok(&device_info())),
+            _ => Some(ok(&format!(
+                r#"<tds:SystemRebootResponse xmlns:tds="{}"><tds:Message>bye</tds:Message></tds:SystemRebootResponse>"#,
+                ns::TDS
+            ))),
+        }
+    })
+}
+
+#[tokio::test]
+async fn closed_connection_is_retried_once_for_idempotent_calls_only() {
+    let (addr, log) = serve(flaky_camera()).await;
+    let cam = OnvifClient::new(
+        &addr,
+        OnvifOptions {
+            auth: AuthMode::UsernameToken,
+            ..opts("secret")
+        },
+    )
+    .unwrap();
+    assert_eq!(cam.device_information().await.unwrap().model, "AV-IPC2142H");
+    let err = cam.system_reboot().await.unwrap_err();
+    assert_eq!(
+        err.kind(),
+        &ErrorKind::Io,
+        "a reboot is never sent twice: {err}"
+    );
+    let ops: Vec<String> = log.lock().unwrap().iter().map(Req::operation).collect();
+    assert_eq!(
+        ops,
+        [
+            "GetDeviceInformation",
+            "GetDeviceInformation",
+            "SystemReboot"
+        ]
+    );
 }
