@@ -865,3 +865,36 @@ async fn closed_connection_is_retried_once_for_idempotent_calls_only() {
         ]
     );
 }
+
+#[tokio::test]
+async fn clock_read_with_credentials_when_the_camera_demands_them() {
+    // Some cameras refuse even GetSystemDateAndTime without a token.
+    let strict = nat_camera(0);
+    let (addr, log) = serve(Arc::new(move |req: &Req| {
+        let parsed = soap::parse_request(req.body.as_bytes()).ok()?;
+        if parsed.operation() == "GetSystemDateAndTime" && parsed.token.is_none() {
+            return Some(fault(
+                400,
+                "Sender",
+                Some("NotAuthorized"),
+                "Sender not authorized",
+            ));
+        }
+        strict(req)
+    }))
+    .await;
+    let cam = OnvifClient::new(&addr, opts("secret")).unwrap();
+    let t = cam.sync_clock().await.unwrap();
+    assert!(t.utc_unix.is_some());
+    let with_token: Vec<bool> = log
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|r| r.body.contains("UsernameToken"))
+        .collect();
+    assert_eq!(
+        with_token,
+        [false, true],
+        "anonymous first, then with credentials"
+    );
+}

@@ -1,22 +1,29 @@
 //! The async ONVIF client: the IO shell around the pure SOAP core.
 //!
-//! ```no_run
+//! ```
 //! use camlink::auth::Credentials;
 //! use camlink::onvif::client::{OnvifClient, OnvifOptions};
+//! use camlink::onvif::media::StreamTransport;
 //!
-//! # async fn demo() -> camlink::Result<()> {
 //! let options = OnvifOptions {
 //!     credentials: Some(Credentials::new("admin", "secret")),
+//!     rtsp_port: Some(10554), // the RTSP port this VMS user set for the camera
 //!     ..OnvifOptions::default()
 //! };
-//! // `host`, `host:port` or a full device service URL.
-//! let camera = OnvifClient::connect("192.0.2.10", options).await?;
-//! let info = camera.device_information().await?;
-//! for profile in camera.profiles().await? {
-//!     let uri = camera.stream_uri(&profile.token, Default::default()).await?;
-//!     println!("{} {}: {}", info.model, profile.name, uri.uri);
+//! // `host`, `host:port` or a full device service URL; `new` does no IO.
+//! let camera = OnvifClient::new("192.0.2.10:8080", options)?;
+//! assert_eq!(camera.device_url().as_str(), "http://192.0.2.10:8080/onvif/device_service");
+//!
+//! // What a VMS does next (OnvifClient::connect = new + clock sync + service discovery):
+//! async fn list_streams(camera: &OnvifClient) -> camlink::Result<Vec<String>> {
+//!     let mut uris = Vec::new();
+//!     for profile in camera.profiles().await? {
+//!         uris.push(camera.stream_uri(&profile.token, StreamTransport::RtspTcp).await?.uri);
+//!     }
+//!     Ok(uris)
 //! }
-//! # Ok(()) }
+//! # let _ = list_streams;
+//! # Ok::<(), camlink::Error>(())
 //! ```
 
 use std::collections::VecDeque;
