@@ -898,3 +898,63 @@ async fn clock_read_with_credentials_when_the_camera_demands_them() {
         "anonymous first, then with credentials"
     );
 }
+
+#[tokio::test]
+async fn renew_uses_the_camera_clock() {
+    // Camera clock one hour ahead; its subscriptions end 10 s after creation (camera time), so
+    // the stream renews before pulling, with an absolute time in the camera's clock.
+    let skew = 3600;
+    let renewals = Arc::new(Mutex::new(Vec::<i64>::new()));
+    let r2 = renewals.clone();
+    let (addr, _log) = serve(Arc::new(move |req: &Req| {
+        let parsed = soap::parse_request(req.body.as_bytes()).ok()?;
+        let cam_now = now() + skew;
+        let t = camlink::datetime::format_utc;
+        let body = match parsed.operation() {
+            "GetSystemDateAndTime" => sdt(cam_now),
+            "GetServices" => format!(
+                r#"<tds:GetServicesResponse xmlns:tds="{}"><tds:Service><tds:Namespace>{}</tds:Namespace><tds:XAddr>http://10.0.0.9/onvif/events</tds:XAddr></tds:Service></tds:GetServicesResponse>"#,
+                ns::TDS, ns::TEV
+            ),
+            "CreatePullPointSubscription" => format!(
+                r#"<tev:CreatePullPointSubscriptionResponse xmlns:tev="{}" xmlns:wsa="{}" xmlns:wsnt="{}"><tev:SubscriptionReference><wsa:Address>http://10.0.0.9/onvif/sub</wsa:Address></tev:SubscriptionReference><wsnt:CurrentTime>{}</wsnt:CurrentTime><wsnt:TerminationTime>{}</wsnt:TerminationTime></tev:CreatePullPointSubscriptionResponse>"#,
+                ns::TEV, ns::WSA, ns::WSNT, t(cam_now), t(cam_now + 10)
+            ),
+            "Renew" => {
+                let want = parsed.envelope.body.child_text(ns::WSNT, "TerminationTime")?;
+                let want = camlink::datetime::parse_datetime(want)?;
+                r2.lock().unwrap().push(want - cam_now);
+                format!(
+                    r#"<wsnt:RenewResponse xmlns:wsnt="{}"><wsnt:TerminationTime>{}</wsnt:TerminationTime></wsnt:RenewResponse>"#,
+                    ns::WSNT, t(want)
+                )
+            }
+            "PullMessages" => format!(
+                r#"<tev:PullMessagesResponse xmlns:tev="{}" xmlns:wsnt="{}" xmlns:tt="{}"><tev:CurrentTime>{}</tev:CurrentTime><wsnt:NotificationMessage><wsnt:Topic>tns1:Device/Trigger/DigitalInput</wsnt:Topic><wsnt:Message><tt:Message UtcTime="{}"><tt:Data><tt:SimpleItem Name="LogicalState" Value="true"/></tt:Data></tt:Message></wsnt:Message></wsnt:NotificationMessage></tev:PullMessagesResponse>"#,
+                ns::TEV, ns::WSNT, ns::TT, t(cam_now), t(cam_now)
+            ),
+            _ => return Some(fault(500, "Receiver", Some("ActionNotSupported"), "no")),
+        };
+        Some(ok(&body))
+    }))
+    .await;
+    let cam = OnvifClient::connect(&addr, opts("secret")).await.unwrap();
+    let mut stream = cam.subscribe().with_lifetime(Duration::from_secs(60));
+    let n = tokio::time::timeout(Duration::from_secs(10), stream.next())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert_eq!(n.topic_path(), "Device/Trigger/DigitalInput");
+    assert_eq!(
+        n.utc_time.map(|u| (u - now() - skew).abs() <= 2),
+        Some(true)
+    );
+    let r = renewals.lock().unwrap().clone();
+    assert_eq!(r.len(), 1, "renewed once before the first pull");
+    assert!(
+        (r[0] - 60).abs() <= 2,
+        "asked for camera-now + 60 s, got +{} s",
+        r[0]
+    );
+}
