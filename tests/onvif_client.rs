@@ -958,3 +958,32 @@ async fn renew_uses_the_camera_clock() {
         r[0]
     );
 }
+
+#[tokio::test]
+async fn clock_skew_resync_happens_once() {
+    // A camera whose check fails whatever the clock says: one re-sync, then ClockSkew.
+    let (addr, log) = serve(Arc::new(|req: &Req| {
+        if req.operation() == "GetSystemDateAndTime" {
+            return Some(ok(&sdt(now())));
+        }
+        Some(fault(
+            400,
+            "Sender",
+            Some("NotAuthorized"),
+            "WS-Security timestamp expired",
+        ))
+    }))
+    .await;
+    let cam = OnvifClient::new(&addr, opts("secret")).unwrap();
+    let err = cam.device_information().await.unwrap_err();
+    assert_eq!(err.kind(), &ErrorKind::ClockSkew, "{err}");
+    let ops: Vec<String> = log.lock().unwrap().iter().map(Req::operation).collect();
+    assert_eq!(
+        ops,
+        [
+            "GetDeviceInformation",
+            "GetSystemDateAndTime",
+            "GetDeviceInformation"
+        ]
+    );
+}
