@@ -8,6 +8,9 @@ use crate::onvif::client::OnvifClient;
 use crate::onvif::events::{Notification, Subscription};
 use crate::{Error, ErrorKind, Result};
 
+/// Shortest time between two pulls that returned nothing.
+const MIN_EMPTY_PULL_INTERVAL: Duration = Duration::from_secs(1);
+
 /// Most consecutive failures of an event stream before it reports an error.
 pub const MAX_EVENT_FAILURES: u32 = 5;
 
@@ -77,9 +80,16 @@ impl EventStream {
                 Some(s) => s,
                 None => continue,
             };
+            let started = tokio::time::Instant::now();
             match self.client.pull_messages(&sub, self.wait, 100).await {
                 Ok(m) => {
                     self.failures = 0;
+                    if m.messages.is_empty() {
+                        // A camera that answers an empty pull at once (ignoring Timeout) must not
+                        // be polled in a tight loop.
+                        let floor = (self.wait / 2).min(MIN_EMPTY_PULL_INTERVAL);
+                        tokio::time::sleep_until(started + floor).await;
+                    }
                     let mut sub = sub;
                     if m.termination_time.is_some() {
                         sub.termination_time = m.termination_time;
