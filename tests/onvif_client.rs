@@ -144,6 +144,10 @@ where
             tokio::time::sleep(Duration::from_secs(30)).await;
             return;
         };
+        if resp.status == 0 {
+            // Close without answering, as a camera does with a connection it dropped while idle.
+            return;
+        }
         let mut out = format!(
             "HTTP/1.1 {} X\r\nContent-Length: {}\r\n",
             resp.status,
@@ -809,4 +813,177 @@ async fn snapshot_with_digest() {
         .await
         .unwrap_err();
     assert_eq!(err.kind(), &ErrorKind::Unauthorized);
+}
+
+/// Drops the first request of each operation without answering, then behaves.
+fn flaky_camera() -> Handler {
+    let seen = Arc::new(Mutex::new(std::collections::HashSet::<String>::new()));
+    Arc::new(move |req: &Req| {
+        let op = req.operation();
+        if seen.lock().unwrap().insert(op.clone()) {
+            return Some(Resp {
+                status: 0,
+                headers: vec![],
+                body: vec![],
+            });
+        }
+        match op.as_str() {
+            "GetDeviceInformation" => Some(ok(&device_info())),
+            _ => Some(ok(&format!(
+                r#"<tds:SystemRebootResponse xmlns:tds="{}"><tds:Message>bye</tds:Message></tds:SystemRebootResponse>"#,
+                ns::TDS
+            ))),
+        }
+    })
+}
+
+#[tokio::test]
+async fn closed_connection_is_retried_once_for_idempotent_calls_only() {
+    let (addr, log) = serve(flaky_camera()).await;
+    let cam = OnvifClient::new(
+        &addr,
+        OnvifOptions {
+            auth: AuthMode::UsernameToken,
+            ..opts("secret")
+        },
+    )
+    .unwrap();
+    assert_eq!(cam.device_information().await.unwrap().model, "AV-IPC2142H");
+    let err = cam.system_reboot().await.unwrap_err();
+    assert_eq!(
+        err.kind(),
+        &ErrorKind::Io,
+        "a reboot is never sent twice: {err}"
+    );
+    let ops: Vec<String> = log.lock().unwrap().iter().map(Req::operation).collect();
+    assert_eq!(
+        ops,
+        [
+            "GetDeviceInformation",
+            "GetDeviceInformation",
+            "SystemReboot"
+        ]
+    );
+}
+
+#[tokio::test]
+async fn clock_read_with_credentials_when_the_camera_demands_them() {
+    // Some cameras refuse even GetSystemDateAndTime without a token.
+    let strict = nat_camera(0);
+    let (addr, log) = serve(Arc::new(move |req: &Req| {
+        let parsed = soap::parse_request(req.body.as_bytes()).ok()?;
+        if parsed.operation() == "GetSystemDateAndTime" && parsed.token.is_none() {
+            return Some(fault(
+                400,
+                "Sender",
+                Some("NotAuthorized"),
+                "Sender not authorized",
+            ));
+        }
+        strict(req)
+    }))
+    .await;
+    let cam = OnvifClient::new(&addr, opts("secret")).unwrap();
+    let t = cam.sync_clock().await.unwrap();
+    assert!(t.utc_unix.is_some());
+    let with_token: Vec<bool> = log
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|r| r.body.contains("UsernameToken"))
+        .collect();
+    assert_eq!(
+        with_token,
+        [false, true],
+        "anonymous first, then with credentials"
+    );
+}
+
+#[tokio::test]
+async fn renew_uses_the_camera_clock() {
+    // Camera clock one hour ahead; its subscriptions end 10 s after creation (camera time), so
+    // the stream renews before pulling, with an absolute time in the camera's clock.
+    let skew = 3600;
+    let renewals = Arc::new(Mutex::new(Vec::<i64>::new()));
+    let r2 = renewals.clone();
+    let (addr, _log) = serve(Arc::new(move |req: &Req| {
+        let parsed = soap::parse_request(req.body.as_bytes()).ok()?;
+        let cam_now = now() + skew;
+        let t = camlink::datetime::format_utc;
+        let body = match parsed.operation() {
+            "GetSystemDateAndTime" => sdt(cam_now),
+            "GetServices" => format!(
+                r#"<tds:GetServicesResponse xmlns:tds="{}"><tds:Service><tds:Namespace>{}</tds:Namespace><tds:XAddr>http://10.0.0.9/onvif/events</tds:XAddr></tds:Service></tds:GetServicesResponse>"#,
+                ns::TDS, ns::TEV
+            ),
+            "CreatePullPointSubscription" => format!(
+                r#"<tev:CreatePullPointSubscriptionResponse xmlns:tev="{}" xmlns:wsa="{}" xmlns:wsnt="{}"><tev:SubscriptionReference><wsa:Address>http://10.0.0.9/onvif/sub</wsa:Address></tev:SubscriptionReference><wsnt:CurrentTime>{}</wsnt:CurrentTime><wsnt:TerminationTime>{}</wsnt:TerminationTime></tev:CreatePullPointSubscriptionResponse>"#,
+                ns::TEV, ns::WSA, ns::WSNT, t(cam_now), t(cam_now + 10)
+            ),
+            "Renew" => {
+                let want = parsed.envelope.body.child_text(ns::WSNT, "TerminationTime")?;
+                let want = camlink::datetime::parse_datetime(want)?;
+                r2.lock().unwrap().push(want - cam_now);
+                format!(
+                    r#"<wsnt:RenewResponse xmlns:wsnt="{}"><wsnt:TerminationTime>{}</wsnt:TerminationTime></wsnt:RenewResponse>"#,
+                    ns::WSNT, t(want)
+                )
+            }
+            "PullMessages" => format!(
+                r#"<tev:PullMessagesResponse xmlns:tev="{}" xmlns:wsnt="{}" xmlns:tt="{}"><tev:CurrentTime>{}</tev:CurrentTime><wsnt:NotificationMessage><wsnt:Topic>tns1:Device/Trigger/DigitalInput</wsnt:Topic><wsnt:Message><tt:Message UtcTime="{}"><tt:Data><tt:SimpleItem Name="LogicalState" Value="true"/></tt:Data></tt:Message></wsnt:Message></wsnt:NotificationMessage></tev:PullMessagesResponse>"#,
+                ns::TEV, ns::WSNT, ns::TT, t(cam_now), t(cam_now)
+            ),
+            _ => return Some(fault(500, "Receiver", Some("ActionNotSupported"), "no")),
+        };
+        Some(ok(&body))
+    }))
+    .await;
+    let cam = OnvifClient::connect(&addr, opts("secret")).await.unwrap();
+    let mut stream = cam.subscribe().with_lifetime(Duration::from_secs(60));
+    let n = tokio::time::timeout(Duration::from_secs(10), stream.next())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert_eq!(n.topic_path(), "Device/Trigger/DigitalInput");
+    assert_eq!(
+        n.utc_time.map(|u| (u - now() - skew).abs() <= 2),
+        Some(true)
+    );
+    let r = renewals.lock().unwrap().clone();
+    assert_eq!(r.len(), 1, "renewed once before the first pull");
+    assert!(
+        (r[0] - 60).abs() <= 2,
+        "asked for camera-now + 60 s, got +{} s",
+        r[0]
+    );
+}
+
+#[tokio::test]
+async fn clock_skew_resync_happens_once() {
+    // A camera whose check fails whatever the clock says: one re-sync, then ClockSkew.
+    let (addr, log) = serve(Arc::new(|req: &Req| {
+        if req.operation() == "GetSystemDateAndTime" {
+            return Some(ok(&sdt(now())));
+        }
+        Some(fault(
+            400,
+            "Sender",
+            Some("NotAuthorized"),
+            "WS-Security timestamp expired",
+        ))
+    }))
+    .await;
+    let cam = OnvifClient::new(&addr, opts("secret")).unwrap();
+    let err = cam.device_information().await.unwrap_err();
+    assert_eq!(err.kind(), &ErrorKind::ClockSkew, "{err}");
+    let ops: Vec<String> = log.lock().unwrap().iter().map(Req::operation).collect();
+    assert_eq!(
+        ops,
+        [
+            "GetDeviceInformation",
+            "GetSystemDateAndTime",
+            "GetDeviceInformation"
+        ]
+    );
 }

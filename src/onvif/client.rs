@@ -1,25 +1,31 @@
 //! The async ONVIF client: the IO shell around the pure SOAP core.
 //!
-//! ```no_run
+//! ```
 //! use camlink::auth::Credentials;
 //! use camlink::onvif::client::{OnvifClient, OnvifOptions};
+//! use camlink::onvif::media::StreamTransport;
 //!
-//! # async fn demo() -> camlink::Result<()> {
 //! let options = OnvifOptions {
 //!     credentials: Some(Credentials::new("admin", "secret")),
+//!     rtsp_port: Some(10554), // the RTSP port this VMS user set for the camera
 //!     ..OnvifOptions::default()
 //! };
-//! // `host`, `host:port` or a full device service URL.
-//! let camera = OnvifClient::connect("192.0.2.10", options).await?;
-//! let info = camera.device_information().await?;
-//! for profile in camera.profiles().await? {
-//!     let uri = camera.stream_uri(&profile.token, Default::default()).await?;
-//!     println!("{} {}: {}", info.model, profile.name, uri.uri);
+//! // `host`, `host:port` or a full device service URL; `new` does no IO.
+//! let camera = OnvifClient::new("192.0.2.10:8080", options)?;
+//! assert_eq!(camera.device_url().as_str(), "http://192.0.2.10:8080/onvif/device_service");
+//!
+//! // What a VMS does next (OnvifClient::connect = new + clock sync + service discovery):
+//! async fn list_streams(camera: &OnvifClient) -> camlink::Result<Vec<String>> {
+//!     let mut uris = Vec::new();
+//!     for profile in camera.profiles().await? {
+//!         uris.push(camera.stream_uri(&profile.token, StreamTransport::RtspTcp).await?.uri);
+//!     }
+//!     Ok(uris)
 //! }
-//! # Ok(()) }
+//! # let _ = list_streams;
+//! # Ok::<(), camlink::Error>(())
 //! ```
 
-use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -27,7 +33,9 @@ use bytes::Bytes;
 use url::Url;
 
 use crate::auth::{Credentials, HttpAuth, PasswordType, UsernameToken};
-use crate::onvif::events::{self, Notification, Subscription, TopicDescription};
+use crate::onvif::event_stream::EventStream;
+use crate::onvif::events::{self, Subscription, TopicDescription};
+use crate::onvif::http::{Answer, map_reqwest, read_answer};
 use crate::onvif::imaging::{self, ImagingOptions, ImagingSettings};
 use crate::onvif::media::{
     self, AudioEncoderConfiguration, MediaUri, Profile, StreamTransport, VideoEncoderConfiguration,
@@ -49,8 +57,6 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
 pub const MAX_SNAPSHOT_BYTES: usize = 16 * 1024 * 1024;
 /// Most 401 rounds for one request.
 const MAX_AUTH_ROUNDS: u32 = 3;
-/// Most consecutive failures of an event stream before it gives up.
-pub const MAX_EVENT_FAILURES: u32 = 5;
 
 /// How to reach and talk to a camera.
 #[derive(Debug, Clone)]
@@ -200,50 +206,6 @@ fn unix_now() -> i64 {
         .unwrap_or(0)
 }
 
-/// Finds a rustls error in a chain, looking inside `io::Error` wrappers (whose `source()` skips
-/// the wrapped error itself).
-fn find_rustls<'a>(
-    e: &'a (dyn std::error::Error + 'static),
-    depth: u32,
-) -> Option<&'a rustls::Error> {
-    if depth > 16 {
-        return None;
-    }
-    if let Some(r) = e.downcast_ref::<rustls::Error>() {
-        return Some(r);
-    }
-    if let Some(io) = e.downcast_ref::<std::io::Error>()
-        && let Some(inner) = io.get_ref()
-        && let Some(r) = find_rustls(inner, depth + 1)
-    {
-        return Some(r);
-    }
-    e.source().and_then(|s| find_rustls(s, depth + 1))
-}
-
-fn map_reqwest(e: reqwest::Error) -> Error {
-    let tls_cert = matches!(
-        find_rustls(&e, 0),
-        Some(rustls::Error::InvalidCertificate(_) | rustls::Error::NoCertificatesPresented)
-    );
-    let kind = if tls_cert {
-        ErrorKind::TlsCertificate
-    } else if e.is_timeout() {
-        ErrorKind::Timeout
-    } else if e.is_connect() {
-        ErrorKind::Unreachable
-    } else {
-        ErrorKind::Io
-    };
-    let msg = match kind {
-        ErrorKind::TlsCertificate => "the camera's TLS certificate was rejected",
-        ErrorKind::Timeout => "the camera did not answer in time",
-        ErrorKind::Unreachable => "cannot connect to the camera",
-        _ => "HTTP exchange with the camera failed",
-    };
-    Error::new(kind, msg).with_source(e)
-}
-
 fn operation_name(call: &Call) -> String {
     call.action
         .rsplit('/')
@@ -255,13 +217,6 @@ fn operation_name(call: &Call) -> String {
 
 /// A call and the parser of its answer.
 type Request<T> = (Call, fn(&Element) -> Result<T>);
-
-struct Answer {
-    status: u16,
-    www_authenticate: Vec<String>,
-    content_type: Option<String>,
-    body: Vec<u8>,
-}
 
 impl OnvifClient {
     /// A client for the camera at `address` (`host`, `host:port` or a full URL). Does no IO; see
@@ -1022,187 +977,6 @@ impl OnvifClient {
     /// Subscribes to the camera's events: a stream of parsed notifications that renews its
     /// pull point before expiry and re-subscribes when the pull point dies (camera reboot).
     pub fn subscribe(&self) -> EventStream {
-        EventStream {
-            client: self.clone(),
-            sub: None,
-            lifetime: Duration::from_secs(60),
-            wait: Duration::from_secs(10),
-            pending: VecDeque::new(),
-            failures: 0,
-            renew_supported: true,
-        }
-    }
-}
-
-async fn read_answer(
-    mut resp: reqwest::Response,
-    cap: usize,
-    what: &'static str,
-) -> Result<Answer> {
-    let status = resp.status().as_u16();
-    let www_authenticate = resp
-        .headers()
-        .get_all(reqwest::header::WWW_AUTHENTICATE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .map(str::to_string)
-        .collect();
-    let content_type = resp
-        .headers()
-        .get(reqwest::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string);
-    if resp
-        .content_length()
-        .is_some_and(|n| n > u64::try_from(cap).unwrap_or(u64::MAX))
-    {
-        return Err(Error::limit(what, cap));
-    }
-    let mut body = Vec::new();
-    while let Some(chunk) = resp.chunk().await.map_err(map_reqwest)? {
-        if body.len().saturating_add(chunk.len()) > cap {
-            return Err(Error::limit(what, cap));
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(Answer {
-        status,
-        www_authenticate,
-        content_type,
-        body,
-    })
-}
-
-/// Notifications from a pull-point subscription; see [`OnvifClient::subscribe`].
-///
-/// Call [`next`](Self::next) in a loop; [`close`](Self::close) unsubscribes.
-#[derive(Debug)]
-pub struct EventStream {
-    client: OnvifClient,
-    sub: Option<Subscription>,
-    lifetime: Duration,
-    wait: Duration,
-    pending: VecDeque<Notification>,
-    failures: u32,
-    renew_supported: bool,
-}
-
-impl EventStream {
-    /// Sets how long each subscription lives between renewals (default 60 s).
-    pub fn with_lifetime(mut self, lifetime: Duration) -> Self {
-        self.lifetime = lifetime.max(Duration::from_secs(10));
-        self
-    }
-
-    /// Sets how long each PullMessages waits on the camera (default 10 s).
-    pub fn with_wait(mut self, wait: Duration) -> Self {
-        self.wait = wait.max(Duration::from_secs(1));
-        self
-    }
-
-    /// The current subscription, if any.
-    pub fn subscription(&self) -> Option<&Subscription> {
-        self.sub.as_ref()
-    }
-
-    /// The next notification. `Some(Err(_))` on a fatal error (wrong credentials, no event
-    /// service) or after [`MAX_EVENT_FAILURES`] failures in a row; the stream can be polled
-    /// again after an error.
-    pub async fn next(&mut self) -> Option<Result<Notification>> {
-        loop {
-            if let Some(n) = self.pending.pop_front() {
-                return Some(Ok(n));
-            }
-            let sub = match self.sub.take() {
-                Some(s) => s,
-                None => match self.client.create_pull_point(self.lifetime).await {
-                    Ok(s) => s,
-                    Err(e) => match self.failed(e).await {
-                        Some(e) => return Some(Err(e)),
-                        None => continue,
-                    },
-                },
-            };
-            let sub = match self.renew_if_due(sub).await {
-                Some(s) => s,
-                None => continue,
-            };
-            match self.client.pull_messages(&sub, self.wait, 100).await {
-                Ok(m) => {
-                    self.failures = 0;
-                    let mut sub = sub;
-                    if m.termination_time.is_some() {
-                        sub.termination_time = m.termination_time;
-                    }
-                    self.sub = Some(sub);
-                    self.pending.extend(m.messages);
-                }
-                Err(e) => {
-                    tracing::info!("pull point failed ({e}); subscribing again");
-                    if let Some(e) = self.failed(e).await {
-                        return Some(Err(e));
-                    }
-                }
-            }
-        }
-    }
-
-    /// Renews when less than half the lifetime is left; `None` means the subscription was
-    /// dropped and a new one is needed.
-    async fn renew_if_due(&mut self, sub: Subscription) -> Option<Subscription> {
-        let Some(term) = sub.termination_time else {
-            return Some(sub);
-        };
-        let now = self.client.camera_now();
-        let half = i64::try_from(self.lifetime.as_secs() / 2).unwrap_or(i64::MAX);
-        if term.saturating_sub(now) > half {
-            return Some(sub);
-        }
-        if !self.renew_supported {
-            return None;
-        }
-        let want = now.saturating_add(i64::try_from(self.lifetime.as_secs()).unwrap_or(60));
-        match self.client.renew(&sub, want).await {
-            Ok(t) => {
-                let mut sub = sub;
-                sub.termination_time = Some(t.unwrap_or(want));
-                Some(sub)
-            }
-            Err(e) if e.kind() == &ErrorKind::Unsupported => {
-                tracing::debug!("camera does not renew subscriptions; will re-subscribe");
-                self.renew_supported = false;
-                None
-            }
-            Err(e) => {
-                tracing::info!("renew failed ({e}); subscribing again");
-                None
-            }
-        }
-    }
-
-    /// Counts a failure; returns the error when it should reach the caller.
-    async fn failed(&mut self, e: Error) -> Option<Error> {
-        self.failures = self.failures.saturating_add(1);
-        let fatal = matches!(e.kind(), ErrorKind::Unauthorized | ErrorKind::Unsupported);
-        if fatal || self.failures >= MAX_EVENT_FAILURES {
-            self.failures = 0;
-            return Some(e);
-        }
-        tokio::time::sleep(Duration::from_millis(
-            200u64.saturating_mul(u64::from(self.failures)),
-        ))
-        .await;
-        None
-    }
-
-    /// Unsubscribes (best effort: a camera that already forgot the subscription is fine).
-    pub async fn close(mut self) -> Result<()> {
-        match self.sub.take() {
-            Some(s) => match self.client.unsubscribe(&s).await {
-                Err(e) if e.kind() != &ErrorKind::Unsupported => Err(e),
-                _ => Ok(()),
-            },
-            None => Ok(()),
-        }
+        EventStream::new(self.clone())
     }
 }

@@ -26,7 +26,9 @@
 
 pub mod client;
 pub mod device;
+pub mod event_stream;
 pub mod events;
+mod http;
 pub mod imaging;
 pub mod media;
 pub mod media2;

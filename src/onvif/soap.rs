@@ -371,16 +371,20 @@ impl Fault {
         {
             return ErrorKind::Unauthorized;
         }
+        // A bad argument ("resolution not supported") is the caller's problem, not a missing
+        // feature: reason words count only when no subcode says the argument was wrong.
+        let bad_argument = any_sub(&["invalidargval", "invalidargs", "operationprohibited"]);
+        let reason_unsupported = reason.contains("not implemented")
+            || reason.contains("action not supported")
+            || reason.contains("not supported")
+            || reason.contains("is not support");
         if subs.iter().any(|s| {
             s == "actionnotsupported"
                 || s == "notsupported"
                 || s.ends_with("notsupported")
                 || s == "notimplemented"
         }) || detail.contains("actionnotsupported")
-            || reason.contains("not implemented")
-            || reason.contains("action not supported")
-            || reason.contains("not supported")
-            || reason.contains("is not support")
+            || (reason_unsupported && !bad_argument)
         {
             return ErrorKind::Unsupported;
         }
@@ -625,6 +629,18 @@ mod tests {
                 subcode: Some("NoProfile".into()),
                 reason: "no such profile".into()
             }
+        );
+        assert!(matches!(
+            kind(
+                "Sender",
+                &["ter:InvalidArgVal", "ter:ConfigModify"],
+                "Resolution not supported"
+            ),
+            ErrorKind::SoapFault { .. }
+        ));
+        assert_eq!(
+            kind("Sender", &[], "Method 'tds:GetGeoLocation' not implemented"),
+            ErrorKind::Unsupported
         );
         // "Too weak password" is a refusal of a setting, not of our credentials.
         assert!(matches!(

@@ -9,6 +9,7 @@
 //! ([`MAX_DEPTH`]) and element count ([`MAX_ELEMENTS`]).
 
 use std::borrow::Cow;
+use std::sync::Arc;
 
 use quick_xml::NsReader;
 use quick_xml::events::Event;
@@ -37,12 +38,11 @@ pub struct Attribute {
 /// One element of a parsed document.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Element {
-    /// Namespace URI; `None` when unqualified or when its prefix was never declared.
-    pub ns: Option<String>,
+    /// Namespace URI; `None` when unqualified or when its prefix was never declared (shared
+    /// between the elements of a document).
+    pub ns: Option<Arc<str>>,
     /// Local name (without prefix).
     pub name: String,
-    /// The prefix as written (only for diagnostics, never for matching).
-    pub prefix: Option<String>,
     /// Attributes (namespace declarations excluded).
     pub attributes: Vec<Attribute>,
     /// Child elements in document order.
@@ -205,6 +205,8 @@ pub fn parse(input: &[u8]) -> Result<Element> {
     }
     let mut stack: Vec<Element> = Vec::new();
     let mut count = 0usize;
+    // Namespace URIs seen so far: elements share them instead of allocating one each.
+    let mut interned: Vec<Arc<str>> = Vec::new();
     loop {
         let pos = usize::try_from(reader.buffer_position()).unwrap_or(usize::MAX);
         let (resolved, event) = match reader.read_resolved_event() {
@@ -215,7 +217,19 @@ pub fn parse(input: &[u8]) -> Result<Element> {
             }
         };
         let ns = match resolved {
-            ResolveResult::Bound(n) => Some(n.into_inner().to_string()),
+            ResolveResult::Bound(n) => {
+                let uri = n.into_inner();
+                match interned.iter().find(|i| &***i == uri) {
+                    Some(i) => Some(i.clone()),
+                    None => {
+                        let i: Arc<str> = Arc::from(uri);
+                        if interned.len() < 64 {
+                            interned.push(i.clone());
+                        }
+                        Some(i)
+                    }
+                }
+            }
             _ => None,
         };
         match event {
@@ -234,11 +248,10 @@ pub fn parse(input: &[u8]) -> Result<Element> {
                     ));
                 }
                 let qname = s.name();
-                let (local, prefix) = qname.decompose();
+                let (local, _prefix) = qname.decompose();
                 let mut el = Element {
                     ns,
                     name: local.into_inner().to_string(),
-                    prefix: prefix.map(|p| p.into_inner().to_string()),
                     offset: pos,
                     ..Element::default()
                 };
@@ -278,7 +291,11 @@ pub fn parse(input: &[u8]) -> Result<Element> {
             }
             Event::Text(t) => {
                 if let Some(top) = stack.last_mut() {
-                    top.text.push_str(&t.xml10_content());
+                    let content = t.xml10_content();
+                    // Indentation between elements is dropped; text is read trimmed anyway.
+                    if !top.text.is_empty() || !content.trim().is_empty() {
+                        top.text.push_str(&content);
+                    }
                 }
             }
             Event::CData(c) => {
