@@ -1,6 +1,6 @@
 //! curl and GStreamer against the mock camera: `curl --digest` fetches the snapshot and a SOAP
 //! answer; GStreamer's rtspsrc receives and decodes H.264 over TCP and UDP with digest auth.
-//! Where CI runs (`CI` set) a missing peer fails the test; elsewhere it is skipped.
+//! Where CI runs (`CAMLINK_REQUIRE_PEERS` set) a missing peer fails the test; elsewhere it is skipped.
 
 use std::process::Command;
 use std::time::Duration;
@@ -12,8 +12,8 @@ fn have(tool: &str, arg: &str) -> bool {
     let found = Command::new(tool).arg(arg).output().is_ok();
     if !found {
         assert!(
-            std::env::var_os("CI").is_none(),
-            "{tool} missing but CI is set"
+            std::env::var_os("CAMLINK_REQUIRE_PEERS").is_none(),
+            "{tool} missing but CAMLINK_REQUIRE_PEERS is set"
         );
         eprintln!("{tool} not installed: test skipped");
     }

@@ -4,7 +4,7 @@
 //! credentials are refused by each of them.
 //!
 //! The clients live in virtual environments made by `scripts/install-test-deps.sh` under
-//! `CAMLINK_PEERS_DIR` (default `~/.cache/camlink-peers`). Where CI runs (`CI` set) a missing
+//! `CAMLINK_PEERS_DIR` (default `~/.cache/camlink-peers`). Where CI runs (`CAMLINK_REQUIRE_PEERS` set) a missing
 //! client fails the test; elsewhere it is skipped with a note.
 
 use std::path::PathBuf;
@@ -28,8 +28,8 @@ fn python(venv: &str) -> Option<PathBuf> {
         return Some(p);
     }
     assert!(
-        std::env::var_os("CI").is_none(),
-        "{} is missing but CI is set: scripts/install-test-deps.sh should have made it",
+        std::env::var_os("CAMLINK_REQUIRE_PEERS").is_none(),
+        "{} is missing but CAMLINK_REQUIRE_PEERS is set: scripts/install-test-deps.sh should have made it",
         p.display()
     );
     eprintln!("{} not installed: test skipped", p.display());

@@ -3,7 +3,7 @@
 //! credentials are refused.
 //!
 //! The peers come from Debian's ffmpeg (`scripts/install-test-deps.sh`). Where CI runs
-//! (`CI` set) a missing peer fails the test; elsewhere it is skipped with a note.
+//! (`CAMLINK_REQUIRE_PEERS` set) a missing peer fails the test; elsewhere it is skipped with a note.
 
 use std::process::Command;
 use std::time::Duration;
@@ -14,8 +14,8 @@ fn have(tool: &str) -> bool {
     let found = Command::new(tool).arg("-version").output().is_ok();
     if !found {
         assert!(
-            std::env::var_os("CI").is_none(),
-            "{tool} is missing but CI is set: scripts/install-test-deps.sh should have installed it"
+            std::env::var_os("CAMLINK_REQUIRE_PEERS").is_none(),
+            "{tool} is missing but CAMLINK_REQUIRE_PEERS is set: scripts/install-test-deps.sh should have installed it"
         );
         eprintln!("{tool} not installed: test skipped");
     }
