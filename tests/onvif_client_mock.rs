@@ -27,14 +27,21 @@ fn opts(user: &str, pass: &str) -> OnvifOptions {
 
 #[tokio::test]
 async fn full_walk_against_the_mock() {
-    let cam = MockCamera::builder().credentials("admin", "w@lk:Pass").start().await.unwrap();
+    let cam = MockCamera::builder()
+        .credentials("admin", "w@lk:Pass")
+        .start()
+        .await
+        .unwrap();
     let client = OnvifClient::connect(&cam.device_service_url(), opts("admin", "w@lk:Pass"))
         .await
         .unwrap();
     assert!(client.clock_offset().abs() <= 2);
 
     let info = client.device_information().await.unwrap();
-    assert_eq!((info.manufacturer.as_str(), info.model.as_str()), ("camlink", "MockCam 1"));
+    assert_eq!(
+        (info.manufacturer.as_str(), info.model.as_str()),
+        ("camlink", "MockCam 1")
+    );
     assert_eq!(info.serial_number, "CLM-0001");
 
     let services = client.services().await.unwrap();
@@ -48,7 +55,10 @@ async fn full_walk_against_the_mock() {
     let r = main.resolution.as_ref().expect("resolution");
     assert_eq!((r.width, r.height), (640, 360));
 
-    let uri = client.stream_uri("main", StreamTransport::RtspTcp).await.unwrap();
+    let uri = client
+        .stream_uri("main", StreamTransport::RtspTcp)
+        .await
+        .unwrap();
     assert_eq!(uri.uri, cam.rtsp_url("main"));
     let snap = client.snapshot("sub").await.unwrap();
     assert!(snap.is_jpeg());
@@ -64,7 +74,10 @@ async fn full_walk_against_the_mock() {
         .unwrap();
     tokio::time::sleep(Duration::from_millis(500)).await;
     let (pan, tilt, _) = cam.ptz_position();
-    assert!((pan + 0.15).abs() < 0.05 && (tilt - 0.15).abs() < 0.05, "{pan} {tilt}");
+    assert!(
+        (pan + 0.15).abs() < 0.05 && (tilt - 0.15).abs() < 0.05,
+        "{pan} {tilt}"
+    );
     let status = client.ptz_status("main").await.unwrap();
     let (sp, _) = status.position.and_then(|p| p.pan_tilt).expect("position");
     assert!((sp - pan).abs() < 1e-3);
@@ -77,15 +90,31 @@ async fn full_walk_against_the_mock() {
         .expect("an event in time")
         .expect("stream open")
         .expect("event");
-    assert!(first.topic.ends_with("CellMotionDetector/Motion"), "{}", first.topic);
-    assert!(first.data.iter().any(|(k, v)| k == "IsMotion" && v == "true"), "{first:?}");
+    assert!(
+        first.topic.ends_with("CellMotionDetector/Motion"),
+        "{}",
+        first.topic
+    );
+    assert!(
+        first
+            .data
+            .iter()
+            .any(|(k, v)| k == "IsMotion" && v == "true"),
+        "{first:?}"
+    );
     cam.trigger_motion(false);
     let second = tokio::time::timeout(Duration::from_secs(10), events.next())
         .await
         .expect("a second event in time")
         .expect("stream open")
         .expect("event");
-    assert!(second.data.iter().any(|(k, v)| k == "IsMotion" && v == "false"), "{second:?}");
+    assert!(
+        second
+            .data
+            .iter()
+            .any(|(k, v)| k == "IsMotion" && v == "false"),
+        "{second:?}"
+    );
 }
 
 #[tokio::test]
@@ -99,7 +128,11 @@ async fn camera_clock_two_hours_ahead_is_corrected() {
     let client = OnvifClient::connect(&cam.device_service_url(), opts("admin", "admin"))
         .await
         .unwrap();
-    assert!((client.clock_offset() - 7200).abs() <= 2, "{}", client.clock_offset());
+    assert!(
+        (client.clock_offset() - 7200).abs() <= 2,
+        "{}",
+        client.clock_offset()
+    );
     let info = client.device_information().await.unwrap();
     assert_eq!(info.model, "Skewed-Clock-Cam");
 }
@@ -115,7 +148,10 @@ async fn digest_only_camera() {
     let client = OnvifClient::connect(&cam.device_service_url(), opts("admin", "admin"))
         .await
         .unwrap();
-    assert_eq!(client.device_information().await.unwrap().model, "Digest-Only-Cam");
+    assert_eq!(
+        client.device_information().await.unwrap().model,
+        "Digest-Only-Cam"
+    );
     assert_eq!(client.profiles().await.unwrap().len(), 2);
 }
 
@@ -129,9 +165,14 @@ async fn internal_address_behind_nat_is_rewritten() {
         .unwrap();
     let mut o = opts("admin", "admin");
     o.rtsp_port = Some(cam.ports().rtsp);
-    let client = OnvifClient::connect(&cam.device_service_url(), o).await.unwrap();
+    let client = OnvifClient::connect(&cam.device_service_url(), o)
+        .await
+        .unwrap();
     // The camera says rtsp://192.168.1.64:554/main; we reach it where we connected.
-    let uri = client.stream_uri("main", StreamTransport::RtspTcp).await.unwrap();
+    let uri = client
+        .stream_uri("main", StreamTransport::RtspTcp)
+        .await
+        .unwrap();
     assert_eq!(uri.uri, cam.rtsp_url("main"));
     // Snapshot URIs come back as http://192.168.1.64:80/...: rewritten, the download works.
     let snap = client.snapshot("main").await.unwrap();
@@ -140,9 +181,12 @@ async fn internal_address_behind_nat_is_rewritten() {
 
 #[tokio::test]
 async fn wrong_password_is_unauthorized_and_never_shown() {
-    let cam = MockCamera::builder().credentials("admin", "right").start().await.unwrap();
-    let r = OnvifClient::connect(&cam.device_service_url(), opts("admin", "Wr0ng-Pa55"))
-        .await;
+    let cam = MockCamera::builder()
+        .credentials("admin", "right")
+        .start()
+        .await
+        .unwrap();
+    let r = OnvifClient::connect(&cam.device_service_url(), opts("admin", "Wr0ng-Pa55")).await;
     let err = match r {
         Ok(c) => c.device_information().await.unwrap_err(),
         Err(e) => e,
@@ -153,7 +197,11 @@ async fn wrong_password_is_unauthorized_and_never_shown() {
 
 #[tokio::test]
 async fn https_with_a_pinned_certificate() {
-    let cam = MockCamera::builder().credentials("admin", "tls").start().await.unwrap();
+    let cam = MockCamera::builder()
+        .credentials("admin", "tls")
+        .start()
+        .await
+        .unwrap();
     let url = cam.https_device_service_url().expect("https");
     // Verification on by default: the self-signed certificate is refused.
     let r = OnvifClient::connect(&url, opts("admin", "tls")).await;
@@ -166,7 +214,10 @@ async fn https_with_a_pinned_certificate() {
     let mut o = opts("admin", "tls");
     o.tls = TlsPolicy::PinnedSha256(parse_fingerprint(cam.https_fingerprint().unwrap()).unwrap());
     let client = OnvifClient::connect(&url, o).await.unwrap();
-    assert_eq!(client.device_information().await.unwrap().manufacturer, "camlink");
+    assert_eq!(
+        client.device_information().await.unwrap().manufacturer,
+        "camlink"
+    );
     // Pinned to another fingerprint: refused.
     let mut o = opts("admin", "tls");
     o.tls = TlsPolicy::PinnedSha256([7u8; 32]);
