@@ -399,12 +399,22 @@ mod tests {
     fn billion_laughs_is_not_expanded() {
         let mut doc = String::from("<?xml version=\"1.0\"?><!DOCTYPE lolz [<!ENTITY lol \"lol\">");
         for i in 1..10 {
-            let prev = if i == 1 { "lol".to_string() } else { format!("lol{}", i - 1) };
-            doc.push_str(&format!("<!ENTITY lol{i} \"{}\">", format!("&{prev};").repeat(10)));
+            let prev = if i == 1 {
+                "lol".to_string()
+            } else {
+                format!("lol{}", i - 1)
+            };
+            doc.push_str(&format!(
+                "<!ENTITY lol{i} \"{}\">",
+                format!("&{prev};").repeat(10)
+            ));
         }
         doc.push_str("]><lolz>&lol9;</lolz>");
         let root = parse(doc.as_bytes()).unwrap();
-        assert_eq!(root.text, "&lol9;", "the entity stays unexpanded (no 10^9 blow-up)");
+        assert_eq!(
+            root.text, "&lol9;",
+            "the entity stays unexpanded (no 10^9 blow-up)"
+        );
     }
 
     #[test]
