@@ -88,7 +88,7 @@ async fn main() -> Result<(), BoxError> {
             .ports()
             .discovery
             .map(|p| SocketAddr::new(cam.bind_addr(), p)),
-        None => url::Url::parse(&camlink::onvif::client::device_url(&device)?.to_string())?
+        None => camlink::onvif::client::device_url(&device)?
             .host_str()
             .and_then(|h| h.parse().ok())
             .map(|ip| SocketAddr::new(ip, 3702)),
