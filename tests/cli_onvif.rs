@@ -340,3 +340,154 @@ async fn events_prints_a_triggered_motion_event() {
     assert!(motion["time"].as_str().unwrap().ends_with('Z'), "{motion}");
     assert_eq!(motion["source"]["Rule"], "MotionDetectorRule");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_camera_that_never_answers_times_out() {
+    // Accepts connections and reads nothing back: every request must hit its timeout.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let holder = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((s, _)) = listener.accept().await {
+            held.push(s);
+            if held.len() > 64 {
+                break;
+            }
+        }
+    });
+    let started = std::time::Instant::now();
+    let out = camlink(&[
+        "info",
+        &format!("127.0.0.1:{port}"),
+        "-u",
+        "admin",
+        "--timeout",
+        "1",
+    ])
+    .await;
+    holder.abort();
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.starts_with("error[timeout]: "), "{stderr}");
+    assert!(
+        started.elapsed() < Duration::from_secs(15),
+        "took {:?}",
+        started.elapsed()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_closed_port_is_a_clear_error() {
+    let port = cli_support::closed_port();
+    let out = camlink(&["profiles", &format!("127.0.0.1:{port}"), "--timeout", "2"]).await;
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.starts_with("error[unreachable]: ") || stderr.starts_with("error[io]: "),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(&port.to_string()),
+        "names the peer: {stderr}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn human_output_of_each_command() {
+    let cam = camera(0).await;
+    let url = cam.device_service_url();
+    let text = |out: std::process::Output| {
+        assert_no_password(&out);
+        assert!(out.status.success(), "{out:?}");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let t = text(camlink(&["profiles", &url, "-u", "admin"]).await);
+    assert!(t.contains("H264 640x360"), "{t}");
+    assert!(t.contains(&cam.rtsp_url("sub")), "{t}");
+    let t = text(camlink(&["ptz", &url, "-u", "admin", "status"]).await);
+    assert!(
+        t.starts_with("main: pan 0.000 tilt 0.000 zoom 0.000"),
+        "{t}"
+    );
+    let file = std::env::temp_dir().join(format!("camlink-cli-human-{}.jpg", std::process::id()));
+    let t = text(
+        camlink(&[
+            "snapshot",
+            &url,
+            "-u",
+            "admin",
+            "-o",
+            file.to_str().unwrap(),
+        ])
+        .await,
+    );
+    assert!(t.starts_with("saved "), "{t}");
+    let _ = std::fs::remove_file(&file);
+    let p = cam.ports();
+    let t = text(
+        camlink(&[
+            "ports",
+            "127.0.0.1",
+            "--ports",
+            &format!("{},{}", p.http, p.https.unwrap()),
+        ])
+        .await,
+    );
+    assert!(
+        t.contains(&format!(
+            "control (ONVIF): {}",
+            cam.https_device_service_url().unwrap()
+        )),
+        "{t}"
+    );
+    assert!(t.contains("warning: port"), "plain HTTP flagged: {t}");
+    let t = text(
+        camlink(&[
+            "discover",
+            "--target",
+            &format!("127.0.0.1:{}", p.discovery.unwrap()),
+            "--timeout",
+            "1",
+        ])
+        .await,
+    );
+    assert!(t.contains(&format!("device service: {url}")), "{t}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn events_stops_cleanly_on_ctrl_c() {
+    use tokio::io::AsyncBufReadExt;
+    let cam = camera(0).await;
+    let url = cam.device_service_url();
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_camlink"))
+        .args(["events", &url, "-u", "admin", "--duration", "60"])
+        .env("CAMLINK_PASSWORD", PASSWORD)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut stderr = tokio::io::BufReader::new(child.stderr.take().unwrap()).lines();
+    let first = tokio::time::timeout(Duration::from_secs(20), stderr.next_line())
+        .await
+        .expect("camlink events started")
+        .unwrap()
+        .unwrap_or_default();
+    assert!(first.starts_with("listening for 60 s"), "{first}");
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let pid = child.id().unwrap().to_string();
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let started = std::time::Instant::now();
+    let status = tokio::time::timeout(Duration::from_secs(15), child.wait())
+        .await
+        .expect("stopped after Ctrl-C")
+        .unwrap();
+    assert!(status.success(), "{status:?}");
+    assert!(started.elapsed() < Duration::from_secs(10));
+    let rest = stderr.next_line().await.unwrap().unwrap_or_default();
+    assert_eq!(rest, "0 event(s)");
+}

@@ -91,8 +91,15 @@ pub async fn run(args: EventsArgs, json: bool) -> Result<()> {
     }
     let mut count = 0u64;
     let mut result = Ok(());
+    // Ctrl-C ends the listening early, like the end of the duration: we still unsubscribe.
+    let interrupted = tokio::signal::ctrl_c();
+    tokio::pin!(interrupted);
     loop {
-        match tokio::time::timeout_at(deadline, stream.next()).await {
+        let next = tokio::select! {
+            n = tokio::time::timeout_at(deadline, stream.next()) => n,
+            _ = &mut interrupted => break,
+        };
+        match next {
             Err(_) | Ok(None) => break,
             Ok(Some(Ok(n))) => {
                 count += 1;
