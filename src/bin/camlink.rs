@@ -5,8 +5,24 @@
 
 use clap::{Parser, Subcommand};
 
+#[path = "camlink/device.rs"]
+mod device;
+#[path = "camlink/discover_cmd.rs"]
+mod discover_cmd;
+#[path = "camlink/events_cmd.rs"]
+mod events_cmd;
+#[path = "camlink/info_cmd.rs"]
+mod info_cmd;
 #[path = "camlink/mock_cmd.rs"]
 mod mock_cmd;
+#[path = "camlink/ports_cmd.rs"]
+mod ports_cmd;
+#[path = "camlink/profiles_cmd.rs"]
+mod profiles_cmd;
+#[path = "camlink/ptz_cmd.rs"]
+mod ptz_cmd;
+#[path = "camlink/snapshot_cmd.rs"]
+mod snapshot_cmd;
 
 /// camlink: talk to IP cameras (ONVIF, RTSP, discovery) and run mock cameras.
 #[derive(Parser, Debug)]
@@ -21,6 +37,20 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
+    /// Find cameras on the network (WS-Discovery), or probe one host with --target.
+    Discover(discover_cmd::DiscoverArgs),
+    /// Check which camera services (ONVIF, RTSP, HTTP, HTTPS) a host offers on which port.
+    Ports(ports_cmd::PortsArgs),
+    /// Show who a camera is (model, firmware, serial), its clock offset and its services.
+    Info(info_cmd::InfoArgs),
+    /// List a camera's media profiles with their codecs, stream and snapshot URIs.
+    Profiles(profiles_cmd::ProfilesArgs),
+    /// Save a snapshot image of a profile.
+    Snapshot(snapshot_cmd::SnapshotArgs),
+    /// Pan, tilt and zoom: status, move, stop, presets, goto, home.
+    Ptz(ptz_cmd::PtzArgs),
+    /// Print the camera's events (motion, tampering, inputs) as they arrive.
+    Events(events_cmd::EventsArgs),
     /// Run a mock camera (ONVIF + RTSP + WS-Discovery) until interrupted.
     Mock(mock_cmd::MockArgs),
 }
@@ -38,6 +68,13 @@ fn main() {
     };
     let result = rt.block_on(async {
         match cli.command {
+            Command::Discover(args) => discover_cmd::run(args, cli.json).await,
+            Command::Ports(args) => ports_cmd::run(args, cli.json).await,
+            Command::Info(args) => info_cmd::run(args, cli.json).await,
+            Command::Profiles(args) => profiles_cmd::run(args, cli.json).await,
+            Command::Snapshot(args) => snapshot_cmd::run(args, cli.json).await,
+            Command::Ptz(args) => ptz_cmd::run(args, cli.json).await,
+            Command::Events(args) => events_cmd::run(args, cli.json).await,
             Command::Mock(args) => mock_cmd::run(args, cli.json).await,
         }
     });
@@ -56,8 +93,14 @@ fn init_tracing() {
         .try_init();
 }
 
-/// Prints the error with its kind and exits 1.
+/// Prints the error with its kind and exits 1 (URL user-info and credential headers redacted,
+/// should any have slipped into the message).
 fn fail(e: &camlink::Error) -> ! {
-    eprintln!("error[{}]: {e}", e.kind().name());
+    let message = e.to_string();
+    eprintln!(
+        "error[{}]: {}",
+        e.kind().name(),
+        camlink::redact::redact_text(&message)
+    );
     std::process::exit(1);
 }
