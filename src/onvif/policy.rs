@@ -144,6 +144,8 @@ pub struct AuthChoice {
     token: bool,
     http: bool,
     fallback_used: bool,
+    /// The fallback dropped the token (to provoke an HTTP challenge).
+    dropped_token: bool,
 }
 
 impl AuthChoice {
@@ -159,6 +161,7 @@ impl AuthChoice {
             token,
             http,
             fallback_used: false,
+            dropped_token: false,
         }
     }
 
@@ -187,14 +190,30 @@ impl AuthChoice {
     }
 
     /// The camera refused with a SOAP "not authorized" fault. Returns whether to retry once with
-    /// the other method added.
+    /// the other method: the token added to HTTP auth, or (token refused, no challenge seen) the
+    /// request sent without a token so that a camera doing HTTP Digest can challenge it. When
+    /// the retry is refused too, a dropped token comes back for the next requests.
     pub fn on_soap_unauthorized(&mut self) -> bool {
-        if self.mode != AuthMode::Auto || self.fallback_used {
+        if self.mode != AuthMode::Auto {
+            return false;
+        }
+        if self.fallback_used {
+            if self.dropped_token {
+                self.token = true;
+                self.http = false;
+                self.dropped_token = false;
+            }
             return false;
         }
         self.fallback_used = true;
         if self.http && !self.token {
             self.token = true;
+            return true;
+        }
+        if self.token && !self.http {
+            self.token = false;
+            self.http = true;
+            self.dropped_token = true;
             return true;
         }
         false
@@ -203,6 +222,7 @@ impl AuthChoice {
     /// A request succeeded: the current choice works.
     pub fn on_success(&mut self) {
         self.fallback_used = false;
+        self.dropped_token = false;
     }
 }
 
@@ -317,6 +337,22 @@ mod tests {
         );
         assert!(a.send_token() && a.use_http());
         assert!(!a.on_soap_unauthorized(), "only once");
+    }
+
+    #[test]
+    fn auto_auth_token_refused_by_soap_fault_tries_http_once() {
+        let mut a = AuthChoice::new(AuthMode::Auto);
+        assert!(a.on_soap_unauthorized(), "token refused: retry without it");
+        assert!(!a.send_token() && a.use_http());
+        // Refused again (no challenge came): back to the token for later requests.
+        assert!(!a.on_soap_unauthorized());
+        assert!(a.send_token() && !a.use_http());
+        // Or the camera challenged and digest worked: HTTP auth stays.
+        let mut b = AuthChoice::new(AuthMode::Auto);
+        assert!(b.on_soap_unauthorized());
+        assert!(b.on_http_401());
+        b.on_success();
+        assert!(!b.send_token() && b.use_http());
     }
 
     #[test]
