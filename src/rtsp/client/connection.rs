@@ -4,7 +4,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use bytes::BytesMut;
+use bytes::{Buf as _, BytesMut};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::TcpStream;
 use url::Url;
@@ -19,6 +19,8 @@ pub const RTSP_PORT: u16 = 554;
 pub const RTSPS_PORT: u16 = 322;
 /// Free space kept in the read buffer before each read (one large read per wake-up).
 pub const READ_CHUNK: usize = 256 * 1024;
+/// Most bytes queued for writing (requests, RTCP, backchannel audio) before writes fail.
+pub const MAX_QUEUED_WRITE: usize = 1024 * 1024;
 
 enum Io {
     Tcp(TcpStream),
@@ -147,26 +149,46 @@ impl Connection {
         matches!(self.io, Io::Tls(_))
     }
 
-    /// Writes `f`'s output within `limit`.
+    /// Queues `f`'s output and writes everything queued within `limit`.
+    ///
+    /// Cancel-safe: bytes not written when the future is dropped (or the time runs out) stay
+    /// queued and go out first at the next write or [`flush`](Self::flush).
     pub(crate) async fn write_with(
         &mut self,
         limit: Duration,
         f: impl FnOnce(&mut BytesMut) -> Result<()>,
     ) -> Result<()> {
-        self.out.clear();
+        if self.out.len() > MAX_QUEUED_WRITE {
+            return Err(Error::limit("queued RTSP output", MAX_QUEUED_WRITE).with_peer(&self.peer));
+        }
         f(&mut self.out)?;
+        self.flush(limit).await
+    }
+
+    /// Whether bytes wait to be written.
+    pub(crate) fn has_queued(&self) -> bool {
+        !self.out.is_empty()
+    }
+
+    /// Writes what is queued within `limit`.
+    pub(crate) async fn flush(&mut self, limit: Duration) -> Result<()> {
         let peer = &self.peer;
-        let out = &self.out;
+        let out = &mut self.out;
+        let io = &mut self.io;
         let w = async {
-            match &mut self.io {
-                Io::Tcp(s) => {
-                    s.write_all(out).await?;
-                    s.flush().await
+            while !out.is_empty() {
+                let n = match io {
+                    Io::Tcp(s) => s.write(out).await?,
+                    Io::Tls(s) => s.write(out).await?,
+                };
+                if n == 0 {
+                    return Err(std::io::Error::from(std::io::ErrorKind::WriteZero));
                 }
-                Io::Tls(s) => {
-                    s.write_all(out).await?;
-                    s.flush().await
-                }
+                out.advance(n);
+            }
+            match io {
+                Io::Tcp(s) => s.flush().await,
+                Io::Tls(s) => s.flush().await,
             }
         };
         match tokio::time::timeout(limit, w).await {

@@ -27,10 +27,11 @@
 //! |---|---|
 //! | wrong password, or 401 forever | [`ErrorKind::Unauthorized`](crate::ErrorKind::Unauthorized) from `describe` |
 //! | nonce declared stale after each use | transparent: the request is re-sent with the new nonce |
-//! | connection refused | [`ErrorKind::Unreachable`](crate::ErrorKind::Unreachable) |
+//! | nothing listening | [`ErrorKind::Unreachable`](crate::ErrorKind::Unreachable) |
+//! | connection accepted and closed at once | [`ErrorKind::Io`](crate::ErrorKind::Io) |
 //! | connection closed without an answer | [`ErrorKind::Io`](crate::ErrorKind::Io) |
 //! | no answer (stall) | [`ErrorKind::Timeout`](crate::ErrorKind::Timeout) after [`Timeouts::response`] |
-//! | malformed SDP | [`ErrorKind::Malformed`](crate::ErrorKind::Malformed) from `describe` |
+//! | malformed SDP (the mock's) | the lenient parser keeps what it can; no usable stream: [`ErrorKind::Unsupported`](crate::ErrorKind::Unsupported) from `setup_all` / `open` |
 //! | connection closed mid-stream | frames so far, then one `Err` of kind `Io`, then `None` |
 //! | RTP stops, RTSP alive | `Err` of kind `Timeout` after [`Timeouts::no_data`] |
 //! | session reaped early | RTP stops: `Timeout` after [`Timeouts::no_data`] |
@@ -38,13 +39,17 @@
 //! | reordering / duplicates (UDP) | repaired by the reorder buffer: no loss reported |
 //! | reordering (TCP) | the late packet is dropped: `Item::Loss` |
 //! | new session id at each SETUP | followed: later requests carry the latest id |
-//! | reboot | `Err` (`Io`) |
+//! | reboot | `Err` (`Io`) on the playing session; a new session plays once the camera is back |
+//! | slow answers | fine within [`Timeouts::response`], `Timeout` beyond |
 
 mod connection;
 mod item;
+mod item_stream;
 mod options;
+mod play;
 mod session;
 mod stream;
+mod supervisor;
 mod udp;
 
 pub use connection::{READ_CHUNK, RTSP_PORT, RTSPS_PORT};
@@ -54,3 +59,4 @@ pub use options::{
 };
 pub use session::{BACKCHANNEL_REQUIRE, MAX_EARLY_PACKETS, Session};
 pub use stream::{StreamInfo, depacketizer_for};
+pub use supervisor::{Event, Health, Supervisor, SupervisorOptions};

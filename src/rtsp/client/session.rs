@@ -10,10 +10,8 @@ use super::connection::Connection;
 use super::item::Item;
 use super::options::{SessionOptions, TeardownPolicy, TransportMode};
 use super::stream::{RxStream, StreamInfo};
-use super::udp::{UdpMedia, UdpPacket, UdpStream};
+use super::udp::{UdpMedia, UdpStream};
 use crate::auth::Credentials;
-use crate::rtp::RtpPacket;
-use crate::rtp::rtcp::build_receiver_report_with_cname;
 use crate::rtsp::framing::Item as Framed;
 use crate::rtsp::headers::{Delivery, LowerTransport, Range, Transport};
 use crate::rtsp::message::{Message, Method, Request, RequestBuilder, Response, names};
@@ -28,11 +26,9 @@ pub const MAX_EARLY_PACKETS: usize = 1024;
 pub const MAX_MESSAGES_PER_RESPONSE: usize = 64;
 /// The `Require` value of the ONVIF audio backchannel.
 pub const BACKCHANNEL_REQUIRE: &str = "www.onvif.org/ver20/backchannel";
-/// RTCP CNAME this client sends.
-const CNAME: &str = "camlink";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum State {
+pub(super) enum State {
     Described,
     Playing,
     Closed,
@@ -40,38 +36,38 @@ enum State {
 
 /// Where a set-up stream's packets arrive.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Route {
+pub(super) enum Route {
     Rtp(usize),
     Rtcp(usize),
 }
 
 /// One RTSP session with a camera. See the [module docs](super).
 pub struct Session {
-    url: Url,
-    opts: SessionOptions,
-    core: ClientSession,
-    conn: Option<Connection>,
-    sdp: SessionDescription,
-    aggregate: Url,
-    streams: Vec<StreamInfo>,
+    pub(super) url: Url,
+    pub(super) opts: SessionOptions,
+    pub(super) core: ClientSession,
+    pub(super) conn: Option<Connection>,
+    pub(super) sdp: SessionDescription,
+    pub(super) aggregate: Url,
+    pub(super) streams: Vec<StreamInfo>,
     /// Receive side of each stream set up; `channels` and the UDP sockets point into it.
-    rx: Vec<RxStream>,
+    pub(super) rx: Vec<RxStream>,
     /// Interleaved channel → stream set up.
-    channels: Vec<Option<Route>>,
+    pub(super) channels: Vec<Option<Route>>,
     /// The transport chosen by the first SETUP.
-    transport: Option<LowerTransport>,
-    udp: Option<UdpMedia>,
-    early: VecDeque<(u8, Bytes)>,
-    early_dropped: u64,
-    pending: VecDeque<Item>,
-    state: State,
-    keepalive_cseq: Option<u32>,
-    last_data: Instant,
-    got_data: bool,
-    next_rr: Instant,
-    server: Option<String>,
-    rr_ssrc: u32,
-    deferred_error: Option<Error>,
+    pub(super) transport: Option<LowerTransport>,
+    pub(super) udp: Option<UdpMedia>,
+    pub(super) early: VecDeque<(u8, Bytes)>,
+    pub(super) early_dropped: u64,
+    pub(super) pending: VecDeque<Item>,
+    pub(super) state: State,
+    pub(super) keepalive_cseq: Option<u32>,
+    pub(super) last_data: Instant,
+    pub(super) got_data: bool,
+    pub(super) next_rr: Instant,
+    pub(super) server: Option<String>,
+    pub(super) rr_ssrc: u32,
+    pub(super) deferred_error: Option<Error>,
 }
 
 impl std::fmt::Debug for Session {
@@ -215,14 +211,14 @@ impl Session {
         self.udp.as_ref().map(|u| u.rtp_ports()).unwrap_or_default()
     }
 
-    fn peer(&self) -> String {
+    pub(super) fn peer(&self) -> String {
         self.conn
             .as_ref()
             .map(|c| c.peer.clone())
             .unwrap_or_default()
     }
 
-    fn conn(&mut self) -> Result<&mut Connection> {
+    pub(super) fn conn(&mut self) -> Result<&mut Connection> {
         self.conn
             .as_mut()
             .ok_or_else(|| Error::new(ErrorKind::Io, "the RTSP connection is closed"))
@@ -406,7 +402,67 @@ impl Session {
     }
 
     /// PLAY (the aggregate control URL), with the replay headers if the options ask for them.
+    ///
+    /// With [`TransportMode::Auto`] over UDP, PLAY also waits for the first packet; when none
+    /// comes within [`Timeouts::first_packet`](super::Timeouts::first_packet), the session is
+    /// torn down and set up again over TCP interleaved on the same connection.
     pub async fn play(&mut self) -> Result<()> {
+        self.play_once().await?;
+        if self.opts.transport != TransportMode::Auto || self.transport != Some(LowerTransport::Udp)
+        {
+            return Ok(());
+        }
+        while !self.got_data && self.pending.is_empty() {
+            match self.step().await {
+                Ok(()) => {}
+                Err(e) if e.kind() == &ErrorKind::Timeout && !self.got_data => {
+                    tracing::info!("no UDP packet arrived; falling back to TCP interleaved");
+                    return self.fall_back_to_tcp().await;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+
+    async fn fall_back_to_tcp(&mut self) -> Result<()> {
+        if let Err(e) = self.send_teardown().await {
+            tracing::debug!(error = %e, "TEARDOWN before the TCP fallback failed");
+        }
+        let set: Vec<usize> = self.rx.iter().map(|r| r.index).collect();
+        self.rx.clear();
+        self.udp = None;
+        self.channels = vec![None; 256];
+        self.transport = None;
+        self.pending.clear();
+        self.early.clear();
+        self.state = State::Described;
+        self.opts.transport = TransportMode::Tcp;
+        for i in set {
+            self.setup(i).await?;
+        }
+        self.play_once().await
+    }
+
+    /// Sends TEARDOWN (bounded by the teardown timeout) and forgets the session id.
+    async fn send_teardown(&mut self) -> Result<()> {
+        let url = self.aggregate.to_string();
+        let limit = self.opts.timeouts.teardown;
+        let r = tokio::time::timeout(limit, async {
+            let req = self.core.request(Method::Teardown, &url).build()?;
+            let cseq = self.core.last_cseq();
+            self.send(&req).await?;
+            self.read_response(cseq).await.map(|_| ())
+        })
+        .await;
+        self.core.clear_session();
+        match r {
+            Err(_) => Err(Error::timeout("TEARDOWN")),
+            Ok(r) => r,
+        }
+    }
+
+    async fn play_once(&mut self) -> Result<()> {
         if self.rx.is_empty() {
             return Err(Error::invalid_input("PLAY before any SETUP"));
         }
@@ -485,7 +541,7 @@ impl Session {
         }
     }
 
-    async fn send(&mut self, req: &Request) -> Result<()> {
+    pub(super) async fn send(&mut self, req: &Request) -> Result<()> {
         let limit = self.opts.timeouts.response;
         self.conn()?
             .write_with(limit, |out| {
@@ -548,7 +604,7 @@ impl Session {
 
     /// A request from the server (`OPTIONS`, `GET_PARAMETER`, `ANNOUNCE`...): 200 to the
     /// keepalive-like ones, 501 to the rest.
-    async fn answer_server_request(&mut self, req: &Request) -> Result<()> {
+    pub(super) async fn answer_server_request(&mut self, req: &Request) -> Result<()> {
         let status = match req.method {
             Method::Options | Method::GetParameter | Method::SetParameter => 200,
             _ => 501,
@@ -562,242 +618,6 @@ impl Session {
         self.conn()?
             .write_with(limit, |out| {
                 r.write_to(out);
-                Ok(())
-            })
-            .await
-    }
-
-    /// The next item while playing; `None` after the end (after TEARDOWN, or after an error
-    /// was returned once). Frames still held when an error occurs come out before it.
-    pub async fn next(&mut self) -> Option<Result<Item>> {
-        loop {
-            if let Some(i) = self.pending.pop_front() {
-                return Some(Ok(i));
-            }
-            if let Some(e) = self.deferred_error.take() {
-                return Some(Err(e));
-            }
-            if self.state != State::Playing {
-                return None;
-            }
-            if let Err(e) = self.step().await {
-                self.state = State::Closed;
-                let pending = &mut self.pending;
-                let mut out = |i| pending.push_back(i);
-                for r in &mut self.rx {
-                    r.flush(&mut out);
-                }
-                self.deferred_error = Some(e.or_peer(self.peer()));
-            }
-        }
-    }
-
-    /// The items as a [`futures_core::Stream`].
-    pub fn into_stream(self) -> impl futures_core::Stream<Item = Result<Item>> + Send {
-        ItemStream {
-            state: StreamState::Idle(Some(Box::new(self))),
-        }
-    }
-
-    /// One round: handle buffered data, deadlines, then wait for more bytes (or a deadline).
-    async fn step(&mut self) -> Result<()> {
-        let now = Instant::now();
-        // Interleaved packets that came in while a response was awaited.
-        while let Some((ch, payload)) = self.early.pop_front() {
-            self.on_interleaved(ch, payload, now);
-        }
-        if self.early_dropped > 0 {
-            self.pending.push_back(Item::Loss {
-                stream: self.rx.first().map_or(0, |r| r.index),
-                packets: std::mem::take(&mut self.early_dropped),
-            });
-        }
-        // Everything already framed.
-        loop {
-            let item = self.conn()?.framer.next_item()?;
-            match item {
-                Some(Framed::Data { channel, payload }) => {
-                    self.on_interleaved(channel, payload, now);
-                }
-                Some(Framed::Message(Message::Response(r))) => self.on_async_response(&r)?,
-                Some(Framed::Message(Message::Request(req))) => {
-                    self.answer_server_request(&req).await?
-                }
-                None => break,
-            }
-            if !self.pending.is_empty() {
-                return Ok(());
-            }
-        }
-        if let Some(udp) = self.udp.as_mut() {
-            let pending = &mut self.pending;
-            let rx = &mut self.rx;
-            let mut got = false;
-            udp.drain_ready(now, &mut |k, pkt| {
-                got = true;
-                let Some(r) = rx.get_mut(k) else { return };
-                let mut out = |i| pending.push_back(i);
-                match pkt {
-                    UdpPacket::Rtp(p) => r.on_rtp(&p, now, &mut out),
-                    UdpPacket::Rtcp(b) => r.on_rtcp(&b, now, &mut out),
-                }
-            });
-            if got {
-                self.last_data = now;
-                self.got_data = true;
-            }
-            if !self.pending.is_empty() {
-                return Ok(());
-            }
-        }
-        // Deadlines.
-        let silence = if self.got_data {
-            self.opts.timeouts.no_data
-        } else {
-            self.opts.timeouts.first_packet
-        };
-        let data_deadline = self.last_data + silence;
-        if now >= data_deadline {
-            let what = if self.got_data {
-                "no RTP or RTCP data within the no-data timeout"
-            } else {
-                "no first RTP packet within the first-packet timeout"
-            };
-            return Err(Error::timeout(what));
-        }
-        if let Some(k) = self.core.next_keepalive()
-            && now >= k
-        {
-            self.send_keepalive(now).await?;
-        }
-        if now >= self.next_rr {
-            self.next_rr = now + self.opts.receiver_report_interval;
-            self.send_receiver_reports(now).await?;
-        }
-        let mut deadline = data_deadline.min(self.next_rr);
-        if let Some(k) = self.core.next_keepalive() {
-            deadline = deadline.min(k);
-        }
-        if let Some(d) = self.udp.as_ref().and_then(|u| u.next_deadline()) {
-            deadline = deadline.min(d);
-        }
-        let sleep_until = tokio::time::Instant::from_std(deadline);
-        let conn = self
-            .conn
-            .as_mut()
-            .ok_or_else(|| Error::new(ErrorKind::Io, "the RTSP connection is closed"))?;
-        match self.udp.as_mut() {
-            None => {
-                tokio::select! {
-                    r = conn.read_more() => { r?; }
-                    _ = tokio::time::sleep_until(sleep_until) => {}
-                }
-            }
-            Some(udp) => {
-                tokio::select! {
-                    r = conn.read_more() => { r?; }
-                    r = udp.wait_readable() => { r?; }
-                    _ = tokio::time::sleep_until(sleep_until) => {}
-                }
-            }
-        }
-        Ok(())
-    }
-
-    fn on_interleaved(&mut self, channel: u8, payload: Bytes, now: Instant) {
-        let Some(route) = self.channels.get(usize::from(channel)).copied().flatten() else {
-            tracing::trace!(channel, "data on a channel not set up");
-            return;
-        };
-        self.last_data = now;
-        self.got_data = true;
-        let (k, rtcp) = match route {
-            Route::Rtp(k) => (k, false),
-            Route::Rtcp(k) => (k, true),
-        };
-        feed(&mut self.rx, k, rtcp, payload, now, &mut self.pending);
-    }
-
-    fn on_async_response(&mut self, r: &Response) -> Result<()> {
-        let c = r.headers.cseq();
-        if c.is_some() && c == self.keepalive_cseq {
-            self.keepalive_cseq = None;
-            let peer = self.peer();
-            self.core
-                .on_keepalive_response(r, Instant::now())
-                .map_err(|e| e.with_peer(peer))?;
-        } else {
-            tracing::debug!(cseq = ?c, status = r.status, "unexpected response ignored");
-        }
-        Ok(())
-    }
-
-    async fn send_keepalive(&mut self, now: Instant) -> Result<()> {
-        if self.keepalive_cseq.is_some() {
-            tracing::debug!("previous keepalive unanswered");
-        }
-        let url = self.aggregate.to_string();
-        let req = self.core.keepalive_request(&url, now)?;
-        self.keepalive_cseq = Some(self.core.last_cseq());
-        tracing::debug!(method = req.method.as_str(), "keepalive");
-        self.send(&req).await
-    }
-
-    async fn send_receiver_reports(&mut self, now: Instant) -> Result<()> {
-        let ssrc = self.rr_ssrc;
-        let limit = self.opts.timeouts.response;
-        for k in 0..self.rx.len() {
-            let Some(r) = self.rx.get_mut(k) else {
-                continue;
-            };
-            let Some(src) = r.ssrc else { continue };
-            let block = r.tracker.report_block_at(src, now);
-            let pkt = build_receiver_report_with_cname(ssrc, &[block], CNAME)?;
-            if let Some(udp) = self.udp.as_mut()
-                && udp.has(k)
-            {
-                udp.send_rtcp(k, &pkt).await;
-                continue;
-            }
-            let ch = self
-                .channels
-                .iter()
-                .position(|c| *c == Some(Route::Rtcp(k)))
-                .and_then(|c| u8::try_from(c).ok());
-            if let (Some(ch), Some(conn)) = (ch, self.conn.as_mut()) {
-                conn.write_with(limit, |out| crate::rtsp::framing::write_data(out, ch, &pkt))
-                    .await?;
-            }
-        }
-        Ok(())
-    }
-
-    /// Sends RTP packets on a backchannel stream set up with [`setup`](Self::setup)
-    /// (interleaved over TCP). The packets come from a packetizer
-    /// ([`crate::codec::g711::G711Packetizer`]).
-    pub async fn send_backchannel(&mut self, stream: usize, packets: &[Bytes]) -> Result<()> {
-        let k = self
-            .rx
-            .iter()
-            .position(|r| r.index == stream)
-            .ok_or_else(|| Error::invalid_input("backchannel stream not set up"))?;
-        let ch = self
-            .channels
-            .iter()
-            .position(|c| *c == Some(Route::Rtp(k)))
-            .and_then(|c| u8::try_from(c).ok())
-            .ok_or_else(|| {
-                Error::new(
-                    ErrorKind::Unsupported,
-                    "backchannel only over TCP interleaved",
-                )
-            })?;
-        let limit = self.opts.timeouts.response;
-        self.conn()?
-            .write_with(limit, |out| {
-                for p in packets {
-                    crate::rtsp::framing::write_data(out, ch, p)?;
-                }
                 Ok(())
             })
             .await
@@ -820,49 +640,12 @@ impl Session {
         self.state = State::Closed;
         let mut result = Ok(());
         if send {
-            let url = self.aggregate.to_string();
-            let limit = self.opts.timeouts.teardown;
-            let r = tokio::time::timeout(limit, async {
-                let req = self.core.request(Method::Teardown, &url).build()?;
-                let cseq = self.core.last_cseq();
-                self.send(&req).await?;
-                self.read_response(cseq).await.map(|_| ())
-            })
-            .await;
-            result = match r {
-                Err(_) => Err(Error::timeout("TEARDOWN")),
-                Ok(r) => r,
-            };
-            self.core.clear_session();
+            result = self.send_teardown().await;
         }
         if let Some(mut c) = self.conn.take() {
             c.shutdown().await;
         }
         result
-    }
-}
-
-/// Feeds one packet to set-up stream `k`.
-fn feed(
-    rx: &mut [RxStream],
-    k: usize,
-    rtcp: bool,
-    payload: Bytes,
-    now: Instant,
-    pending: &mut VecDeque<Item>,
-) {
-    let Some(r) = rx.get_mut(k) else { return };
-    let mut out = |i| pending.push_back(i);
-    if rtcp {
-        r.on_rtcp(&payload, now, &mut out);
-        return;
-    }
-    match RtpPacket::parse(payload) {
-        Ok(pkt) => r.on_rtp(&pkt, now, &mut out),
-        Err(e) => {
-            r.bad_packets += 1;
-            tracing::debug!(stream = r.index, error = %e, "malformed RTP packet");
-        }
     }
 }
 
@@ -905,50 +688,6 @@ impl Drop for Session {
             .await;
             conn.shutdown().await;
         });
-    }
-}
-
-enum StreamState {
-    Idle(Option<Box<Session>>),
-    Busy(ItemFuture),
-}
-
-type ItemFuture = std::pin::Pin<
-    Box<dyn std::future::Future<Output = (Option<Result<Item>>, Box<Session>)> + Send>,
->;
-
-struct ItemStream {
-    state: StreamState,
-}
-
-impl futures_core::Stream for ItemStream {
-    type Item = Result<Item>;
-    fn poll_next(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<Option<Self::Item>> {
-        loop {
-            match &mut self.state {
-                StreamState::Idle(s) => {
-                    let Some(mut s) = s.take() else {
-                        return std::task::Poll::Ready(None);
-                    };
-                    if let Some(i) = s.pending.pop_front() {
-                        self.state = StreamState::Idle(Some(s));
-                        return std::task::Poll::Ready(Some(Ok(i)));
-                    }
-                    self.state = StreamState::Busy(Box::pin(async move {
-                        let r = s.next().await;
-                        (r, s)
-                    }));
-                }
-                StreamState::Busy(f) => {
-                    let (r, s) = std::task::ready!(f.as_mut().poll(cx));
-                    self.state = StreamState::Idle(r.is_some().then_some(s));
-                    return std::task::Poll::Ready(r);
-                }
-            }
-        }
     }
 }
 
