@@ -8,7 +8,9 @@
 //!
 //! Nothing here owns a socket or reads a clock.
 
+pub mod client;
 pub mod framing;
 pub mod headers;
 pub mod message;
 pub mod sdp;
+pub mod session;

@@ -1,0 +1,231 @@
+//! One RTSP connection: TCP or TLS, a [`Framer`] over one large read buffer, writes bounded in
+//! time.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::{Buf as _, BytesMut};
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+use tokio::net::TcpStream;
+use url::Url;
+
+use super::options::SessionOptions;
+use crate::rtsp::framing::{Framer, Limits};
+use crate::{Error, ErrorKind, Result};
+
+/// Default port of `rtsp://`.
+pub const RTSP_PORT: u16 = 554;
+/// Default port of `rtsps://`.
+pub const RTSPS_PORT: u16 = 322;
+/// Free space kept in the read buffer before each read (one large read per wake-up).
+pub const READ_CHUNK: usize = 256 * 1024;
+/// Most bytes queued for writing (requests, RTCP, backchannel audio) before writes fail.
+pub const MAX_QUEUED_WRITE: usize = 1024 * 1024;
+
+enum Io {
+    Tcp(TcpStream),
+    Tls(Box<tokio_rustls::client::TlsStream<TcpStream>>),
+}
+
+/// A connected RTSP byte stream and its framer.
+pub(crate) struct Connection {
+    io: Io,
+    pub(crate) framer: Framer,
+    /// `host:port` of the peer, for errors.
+    pub(crate) peer: String,
+    pub(crate) local: Option<std::net::SocketAddr>,
+    pub(crate) remote: Option<std::net::SocketAddr>,
+    /// SHA-256 of the certificate the server presented (RTSPS).
+    pub(crate) tls_fingerprint: Option<[u8; 32]>,
+    out: BytesMut,
+}
+
+impl std::fmt::Debug for Connection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Connection")
+            .field("peer", &self.peer)
+            .field("tls", &matches!(self.io, Io::Tls(_)))
+            .finish()
+    }
+}
+
+impl Connection {
+    /// Connects to the host of `url` (`rtsp://` on 554, `rtsps://` on 322 by default).
+    pub(crate) async fn connect(url: &Url, opts: &SessionOptions) -> Result<Connection> {
+        let tls = match url.scheme() {
+            "rtsp" => false,
+            "rtsps" => true,
+            other => {
+                return Err(Error::invalid_input(format!(
+                    "unsupported URL scheme {other:?} (rtsp or rtsps)"
+                )));
+            }
+        };
+        let host = url
+            .host_str()
+            .ok_or_else(|| Error::invalid_input("URL without a host"))?;
+        let port = url
+            .port()
+            .unwrap_or(if tls { RTSPS_PORT } else { RTSP_PORT });
+        let host_for_connect = host.trim_start_matches('[').trim_end_matches(']');
+        let peer = if host_for_connect.contains(':') {
+            format!("[{host_for_connect}]:{port}")
+        } else {
+            format!("{host_for_connect}:{port}")
+        };
+        let tcp = match tokio::time::timeout(
+            opts.timeouts.connect,
+            TcpStream::connect((host_for_connect, port)),
+        )
+        .await
+        {
+            Err(_) => return Err(Error::timeout("RTSP connect").with_peer(&peer)),
+            Ok(Err(e)) => {
+                let kind = match e.kind() {
+                    std::io::ErrorKind::ConnectionRefused
+                    | std::io::ErrorKind::HostUnreachable
+                    | std::io::ErrorKind::NetworkUnreachable
+                    | std::io::ErrorKind::AddrNotAvailable => ErrorKind::Unreachable,
+                    _ => ErrorKind::Io,
+                };
+                return Err(Error::new(kind, "cannot connect")
+                    .with_source(e)
+                    .with_peer(&peer));
+            }
+            Ok(Ok(s)) => s,
+        };
+        let _ = tcp.set_nodelay(true);
+        let local = tcp.local_addr().ok();
+        let remote = tcp.peer_addr().ok();
+        let mut tls_fingerprint = None;
+        let io = if tls {
+            let seen = Arc::new(Mutex::new(None));
+            let cfg = crate::onvif::tls::client_config(&opts.tls, seen.clone())?;
+            let name = rustls::pki_types::ServerName::try_from(host_for_connect.to_owned())
+                .map_err(|_| Error::invalid_input("host name not usable for TLS"))?;
+            let connector = tokio_rustls::TlsConnector::from(Arc::new(cfg));
+            let r = tokio::time::timeout(opts.timeouts.connect, connector.connect(name, tcp)).await;
+            tls_fingerprint = seen.lock().ok().and_then(|g| *g);
+            match r {
+                Err(_) => return Err(Error::timeout("RTSPS handshake").with_peer(&peer)),
+                Ok(Err(e)) => {
+                    let is_cert = e
+                        .get_ref()
+                        .and_then(|i| i.downcast_ref::<rustls::Error>())
+                        .is_some_and(|r| {
+                            matches!(
+                                r,
+                                rustls::Error::InvalidCertificate(_)
+                                    | rustls::Error::NoCertificatesPresented
+                            )
+                        });
+                    let kind = if is_cert {
+                        ErrorKind::TlsCertificate
+                    } else {
+                        ErrorKind::Io
+                    };
+                    return Err(Error::new(kind, "RTSPS handshake failed")
+                        .with_source(e)
+                        .with_peer(&peer));
+                }
+                Ok(Ok(s)) => Io::Tls(Box::new(s)),
+            }
+        } else {
+            Io::Tcp(tcp)
+        };
+        Ok(Connection {
+            io,
+            framer: Framer::new(Limits::default()),
+            peer,
+            local,
+            remote,
+            tls_fingerprint,
+            out: BytesMut::with_capacity(2048),
+        })
+    }
+
+    /// Whether the connection is encrypted.
+    pub(crate) fn is_tls(&self) -> bool {
+        matches!(self.io, Io::Tls(_))
+    }
+
+    /// Queues `f`'s output and writes everything queued within `limit`.
+    ///
+    /// Cancel-safe: bytes not written when the future is dropped (or the time runs out) stay
+    /// queued and go out first at the next write or [`flush`](Self::flush).
+    pub(crate) async fn write_with(
+        &mut self,
+        limit: Duration,
+        f: impl FnOnce(&mut BytesMut) -> Result<()>,
+    ) -> Result<()> {
+        if self.out.len() > MAX_QUEUED_WRITE {
+            return Err(Error::limit("queued RTSP output", MAX_QUEUED_WRITE).with_peer(&self.peer));
+        }
+        f(&mut self.out)?;
+        self.flush(limit).await
+    }
+
+    /// Whether bytes wait to be written.
+    pub(crate) fn has_queued(&self) -> bool {
+        !self.out.is_empty()
+    }
+
+    /// Writes what is queued within `limit`.
+    pub(crate) async fn flush(&mut self, limit: Duration) -> Result<()> {
+        let peer = &self.peer;
+        let out = &mut self.out;
+        let io = &mut self.io;
+        let w = async {
+            while !out.is_empty() {
+                let n = match io {
+                    Io::Tcp(s) => s.write(out).await?,
+                    Io::Tls(s) => s.write(out).await?,
+                };
+                if n == 0 {
+                    return Err(std::io::Error::from(std::io::ErrorKind::WriteZero));
+                }
+                out.advance(n);
+            }
+            match io {
+                Io::Tcp(s) => s.flush().await,
+                Io::Tls(s) => s.flush().await,
+            }
+        };
+        match tokio::time::timeout(limit, w).await {
+            Err(_) => Err(Error::timeout("RTSP write").with_peer(peer)),
+            Ok(Err(e)) => Err(Error::io(e, "RTSP write").with_peer(peer)),
+            Ok(Ok(())) => Ok(()),
+        }
+    }
+
+    /// Reads what is available (one large read) into the framer. End of stream is an
+    /// [`ErrorKind::Io`] error.
+    pub(crate) async fn read_more(&mut self) -> Result<usize> {
+        let buf = self.framer.read_buf();
+        if buf.capacity() - buf.len() < READ_CHUNK / 4 {
+            buf.reserve(READ_CHUNK);
+        }
+        let r = match &mut self.io {
+            Io::Tcp(s) => s.read_buf(buf).await,
+            Io::Tls(s) => s.read_buf(buf).await,
+        };
+        match r {
+            Ok(0) => Err(
+                Error::new(ErrorKind::Io, "the server closed the connection").with_peer(&self.peer),
+            ),
+            Ok(n) => Ok(n),
+            Err(e) => Err(Error::io(e, "RTSP read").with_peer(&self.peer)),
+        }
+    }
+
+    /// Closes the write side (bounded in time).
+    pub(crate) async fn shutdown(&mut self) {
+        let f = async {
+            match &mut self.io {
+                Io::Tcp(s) => s.shutdown().await,
+                Io::Tls(s) => s.shutdown().await,
+            }
+        };
+        let _ = tokio::time::timeout(Duration::from_millis(500), f).await;
+    }
+}

@@ -1,0 +1,282 @@
+//! The play loop of a [`Session`]: interleaved and UDP packets to items, keepalives, RTCP
+//! receiver reports, the no-data deadline, the backchannel.
+
+use std::collections::VecDeque;
+use std::time::Instant;
+
+use bytes::Bytes;
+
+use super::item::Item;
+use super::session::{Route, Session, State};
+use super::stream::RxStream;
+use super::udp::UdpPacket;
+use crate::rtp::RtpPacket;
+use crate::rtp::rtcp::build_receiver_report_with_cname;
+use crate::rtsp::framing::Item as Framed;
+use crate::rtsp::message::{Message, Response};
+use crate::{Error, ErrorKind, Result};
+
+/// RTCP CNAME this client sends.
+const CNAME: &str = "camlink";
+
+impl Session {
+    /// The next item while playing; `None` after the end (after TEARDOWN, or after an error
+    /// was returned once). Frames still held when an error occurs come out before it.
+    pub async fn next(&mut self) -> Option<Result<Item>> {
+        loop {
+            if let Some(i) = self.pending.pop_front() {
+                return Some(Ok(i));
+            }
+            if let Some(e) = self.deferred_error.take() {
+                return Some(Err(e));
+            }
+            if self.state != State::Playing {
+                return None;
+            }
+            if let Err(e) = self.step().await {
+                self.state = State::Closed;
+                let pending = &mut self.pending;
+                let mut out = |i| pending.push_back(i);
+                for r in &mut self.rx {
+                    r.flush(&mut out);
+                }
+                self.deferred_error = Some(e.or_peer(self.peer()));
+            }
+        }
+    }
+
+    /// One round: handle buffered data, deadlines, then wait for more bytes (or a deadline).
+    pub(super) async fn step(&mut self) -> Result<()> {
+        // Output left over by a cancelled `next` goes first.
+        let limit = self.opts.timeouts.response;
+        if let Some(c) = self.conn.as_mut()
+            && c.has_queued()
+        {
+            c.flush(limit).await?;
+        }
+        let now = Instant::now();
+        // Interleaved packets that came in while a response was awaited.
+        while let Some((ch, payload)) = self.early.pop_front() {
+            self.on_interleaved(ch, payload, now);
+        }
+        if self.early_dropped > 0 {
+            self.pending.push_back(Item::Loss {
+                stream: self.rx.first().map_or(0, |r| r.index),
+                packets: std::mem::take(&mut self.early_dropped),
+            });
+        }
+        // Everything already framed.
+        loop {
+            let item = self.conn()?.framer.next_item()?;
+            match item {
+                Some(Framed::Data { channel, payload }) => {
+                    self.on_interleaved(channel, payload, now);
+                }
+                Some(Framed::Message(Message::Response(r))) => self.on_async_response(&r)?,
+                Some(Framed::Message(Message::Request(req))) => {
+                    self.answer_server_request(&req).await?
+                }
+                None => break,
+            }
+            if !self.pending.is_empty() {
+                return Ok(());
+            }
+        }
+        if let Some(udp) = self.udp.as_mut() {
+            let pending = &mut self.pending;
+            let rx = &mut self.rx;
+            let mut got = false;
+            udp.drain_ready(now, &mut |k, pkt| {
+                got = true;
+                let Some(r) = rx.get_mut(k) else { return };
+                let mut out = |i| pending.push_back(i);
+                match pkt {
+                    UdpPacket::Rtp(p) => r.on_rtp(&p, now, &mut out),
+                    UdpPacket::Rtcp(b) => r.on_rtcp(&b, now, &mut out),
+                }
+            });
+            if got {
+                self.last_data = now;
+                self.got_data = true;
+            }
+            if !self.pending.is_empty() {
+                return Ok(());
+            }
+        }
+        // Deadlines.
+        let silence = if self.got_data {
+            self.opts.timeouts.no_data
+        } else {
+            self.opts.timeouts.first_packet
+        };
+        let data_deadline = self.last_data + silence;
+        if now >= data_deadline {
+            let what = if self.got_data {
+                "no RTP or RTCP data within the no-data timeout"
+            } else {
+                "no first RTP packet within the first-packet timeout"
+            };
+            return Err(Error::timeout(what));
+        }
+        if let Some(k) = self.core.next_keepalive()
+            && now >= k
+        {
+            self.send_keepalive(now).await?;
+        }
+        if now >= self.next_rr {
+            self.next_rr = now + self.opts.receiver_report_interval;
+            self.send_receiver_reports(now).await?;
+        }
+        let mut deadline = data_deadline.min(self.next_rr);
+        if let Some(k) = self.core.next_keepalive() {
+            deadline = deadline.min(k);
+        }
+        if let Some(d) = self.udp.as_ref().and_then(|u| u.next_deadline()) {
+            deadline = deadline.min(d);
+        }
+        let sleep_until = tokio::time::Instant::from_std(deadline);
+        let conn = self
+            .conn
+            .as_mut()
+            .ok_or_else(|| Error::new(ErrorKind::Io, "the RTSP connection is closed"))?;
+        match self.udp.as_mut() {
+            None => {
+                tokio::select! {
+                    r = conn.read_more() => { r?; }
+                    _ = tokio::time::sleep_until(sleep_until) => {}
+                }
+            }
+            Some(udp) => {
+                tokio::select! {
+                    r = conn.read_more() => { r?; }
+                    r = udp.wait_readable() => { r?; }
+                    _ = tokio::time::sleep_until(sleep_until) => {}
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn on_interleaved(&mut self, channel: u8, payload: Bytes, now: Instant) {
+        let Some(route) = self.channels.get(usize::from(channel)).copied().flatten() else {
+            tracing::trace!(channel, "data on a channel not set up");
+            return;
+        };
+        self.last_data = now;
+        self.got_data = true;
+        let (k, rtcp) = match route {
+            Route::Rtp(k) => (k, false),
+            Route::Rtcp(k) => (k, true),
+        };
+        feed(&mut self.rx, k, rtcp, payload, now, &mut self.pending);
+    }
+
+    fn on_async_response(&mut self, r: &Response) -> Result<()> {
+        let c = r.headers.cseq();
+        if c.is_some() && c == self.keepalive_cseq {
+            self.keepalive_cseq = None;
+            let peer = self.peer();
+            self.core
+                .on_keepalive_response(r, Instant::now())
+                .map_err(|e| e.with_peer(peer))?;
+        } else {
+            tracing::debug!(cseq = ?c, status = r.status, "unexpected response ignored");
+        }
+        Ok(())
+    }
+
+    async fn send_keepalive(&mut self, now: Instant) -> Result<()> {
+        if self.keepalive_cseq.is_some() {
+            tracing::debug!("previous keepalive unanswered");
+        }
+        let url = self.aggregate.to_string();
+        let req = self.core.keepalive_request(&url, now)?;
+        self.keepalive_cseq = Some(self.core.last_cseq());
+        tracing::debug!(method = req.method.as_str(), "keepalive");
+        self.send(&req).await
+    }
+
+    async fn send_receiver_reports(&mut self, now: Instant) -> Result<()> {
+        let ssrc = self.rr_ssrc;
+        let limit = self.opts.timeouts.response;
+        for k in 0..self.rx.len() {
+            let Some(r) = self.rx.get_mut(k) else {
+                continue;
+            };
+            let Some(src) = r.ssrc else { continue };
+            let block = r.tracker.report_block_at(src, now);
+            let pkt = build_receiver_report_with_cname(ssrc, &[block], CNAME)?;
+            if let Some(udp) = self.udp.as_mut()
+                && udp.has(k)
+            {
+                udp.send_rtcp(k, &pkt).await;
+                continue;
+            }
+            let ch = self
+                .channels
+                .iter()
+                .position(|c| *c == Some(Route::Rtcp(k)))
+                .and_then(|c| u8::try_from(c).ok());
+            if let (Some(ch), Some(conn)) = (ch, self.conn.as_mut()) {
+                conn.write_with(limit, |out| crate::rtsp::framing::write_data(out, ch, &pkt))
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Sends RTP packets on a backchannel stream set up with [`setup`](Self::setup)
+    /// (interleaved over TCP). The packets come from a packetizer
+    /// ([`crate::codec::g711::G711Packetizer`]).
+    pub async fn send_backchannel(&mut self, stream: usize, packets: &[Bytes]) -> Result<()> {
+        let k = self
+            .rx
+            .iter()
+            .position(|r| r.index == stream)
+            .ok_or_else(|| Error::invalid_input("backchannel stream not set up"))?;
+        let ch = self
+            .channels
+            .iter()
+            .position(|c| *c == Some(Route::Rtp(k)))
+            .and_then(|c| u8::try_from(c).ok())
+            .ok_or_else(|| {
+                Error::new(
+                    ErrorKind::Unsupported,
+                    "backchannel only over TCP interleaved",
+                )
+            })?;
+        let limit = self.opts.timeouts.response;
+        self.conn()?
+            .write_with(limit, |out| {
+                for p in packets {
+                    crate::rtsp::framing::write_data(out, ch, p)?;
+                }
+                Ok(())
+            })
+            .await
+    }
+}
+
+/// Feeds one packet to set-up stream `k`.
+fn feed(
+    rx: &mut [RxStream],
+    k: usize,
+    rtcp: bool,
+    payload: Bytes,
+    now: Instant,
+    pending: &mut VecDeque<Item>,
+) {
+    let Some(r) = rx.get_mut(k) else { return };
+    let mut out = |i| pending.push_back(i);
+    if rtcp {
+        r.on_rtcp(&payload, now, &mut out);
+        return;
+    }
+    match RtpPacket::parse(payload) {
+        Ok(pkt) => r.on_rtp(&pkt, now, &mut out),
+        Err(e) => {
+            r.bad_packets += 1;
+            tracing::debug!(stream = r.index, error = %e, "malformed RTP packet");
+        }
+    }
+}
