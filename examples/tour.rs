@@ -18,6 +18,9 @@ use camlink::mock::MockCamera;
 use camlink::onvif::client::{OnvifClient, OnvifOptions};
 use camlink::onvif::media::StreamTransport;
 use camlink::onvif::ptz::PtzVector;
+use camlink::rtsp::client::{
+    Event, Health, Item, Session, SessionOptions, Supervisor, SupervisorOptions, TransportMode,
+};
 
 type BoxError = Box<dyn std::error::Error>;
 
@@ -208,10 +211,143 @@ async fn main() -> Result<(), BoxError> {
         }
     }
 
+    // RTSP: a few seconds over TCP, then over UDP, with per-stream figures.
+    if let Some(first) = profiles.first() {
+        let uri = client
+            .stream_uri(&first.token, StreamTransport::RtspTcp)
+            .await?
+            .uri;
+        for (name, mode) in [("TCP", TransportMode::Tcp), ("UDP", TransportMode::Udp)] {
+            section(&format!("RTSP over {name}: {uri}"));
+            let opts = SessionOptions::new()
+                .credentials(creds.clone())
+                .transport(mode);
+            match play_for(&uri, opts, Duration::from_secs(3)).await {
+                Ok(lines) => lines.iter().for_each(|l| println!("{l}")),
+                Err(e) => println!("could not play: {e}"),
+            }
+        }
+    }
+
+    // A fault: the camera reboots under a supervised session, which comes back by itself.
+    if let Some(cam) = &mock {
+        section("supervised session through a camera reboot");
+        let opts = SessionOptions::new().credentials(creds.clone());
+        let mut sup = Supervisor::new(&cam.rtsp_url("main"), opts, SupervisorOptions::default());
+        let watch = async {
+            let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+            let (mut plays, mut frames_after) = (0, 0u32);
+            while let Ok(Some(ev)) = tokio::time::timeout_at(deadline, sup.next()).await {
+                match ev {
+                    Event::Health(h) => {
+                        println!("health: {}", describe_health(&h));
+                        if h == Health::Playing {
+                            plays += 1;
+                        }
+                    }
+                    Event::Item(Item::Discontinuity { error }) => {
+                        println!("discontinuity after: {} ({})", error.kind().name(), error);
+                    }
+                    Event::Item(Item::Video(_)) if plays >= 2 => {
+                        frames_after += 1;
+                        if frames_after == 25 {
+                            println!("playing again: {frames_after} video frames since the reboot");
+                            break;
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        };
+        let reboot = async {
+            tokio::time::sleep(Duration::from_millis(1500)).await;
+            println!("camera reboots (down for 1 s)");
+            cam.reboot(Duration::from_secs(1)).await;
+        };
+        tokio::join!(watch, reboot);
+        sup.stop().await;
+    }
+
     section("done");
     if let Some(cam) = mock {
         cam.shutdown().await;
     }
     println!("tour finished in {:.1} s", started.elapsed().as_secs_f64());
     Ok(())
+}
+
+fn describe_health(h: &Health) -> String {
+    match h {
+        Health::Retrying {
+            attempt,
+            delay,
+            kind,
+            ..
+        } => {
+            format!(
+                "retrying (attempt {attempt}, in {delay:?}, last error: {})",
+                kind.name()
+            )
+        }
+        other => format!("{other:?}"),
+    }
+}
+
+/// Plays `url` for `how_long` and sums up each stream: frames, key frames, fps, bitrate, loss.
+async fn play_for(
+    url: &str,
+    opts: SessionOptions,
+    how_long: Duration,
+) -> camlink::Result<Vec<String>> {
+    #[derive(Default)]
+    struct Stats {
+        frames: u64,
+        keys: u64,
+        bytes: u64,
+        lost: u64,
+    }
+    let mut session = Session::describe(url, opts).await?;
+    let names: Vec<String> = session
+        .streams()
+        .iter()
+        .map(|s| format!("#{} {:?} {}", s.index, s.kind, s.codec.name()))
+        .collect();
+    session.setup_all().await?;
+    let transport = session.transport();
+    session.play().await?;
+    let mut stats: Vec<Stats> = names.iter().map(|_| Stats::default()).collect();
+    let started = Instant::now();
+    let deadline = tokio::time::Instant::now() + how_long;
+    while let Ok(Some(item)) = tokio::time::timeout_at(deadline, session.next()).await {
+        match item? {
+            Item::Loss { stream, packets } => {
+                if let Some(s) = stats.get_mut(stream) {
+                    s.lost += packets;
+                }
+            }
+            other => {
+                if let Some(f) = other.frame()
+                    && let Some(s) = stats.get_mut(f.stream)
+                {
+                    s.frames += 1;
+                    s.keys += u64::from(f.frame.keyframe);
+                    s.bytes += f.frame.payload.len() as u64;
+                }
+            }
+        }
+    }
+    let secs = started.elapsed().as_secs_f64().max(0.001);
+    let _ = session.teardown().await;
+    let mut lines = vec![format!("transport {transport:?}, {secs:.1} s")];
+    for (name, s) in names.iter().zip(&stats) {
+        lines.push(format!(
+            "  {name:<18} {:>4} frames ({} key) {:>5.1} fps {:>7.0} kbit/s  {} packets lost",
+            s.frames,
+            s.keys,
+            s.frames as f64 / secs,
+            s.bytes as f64 * 8.0 / secs / 1000.0,
+            s.lost
+        ));
+    }
+    Ok(lines)
 }

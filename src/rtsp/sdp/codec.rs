@@ -44,6 +44,23 @@ pub enum Codec {
     Other(String),
 }
 
+impl Codec {
+    /// A short lower-case name: `h264`, `h265`, `aac`, `pcmu`, `pcma`, `jpeg`, `onvif-metadata`,
+    /// or the encoding name as sent (lower-cased) for others.
+    pub fn name(&self) -> String {
+        match self {
+            Codec::H264(_) => "h264".into(),
+            Codec::H265(_) => "h265".into(),
+            Codec::Aac(_) => "aac".into(),
+            Codec::Pcmu => "pcmu".into(),
+            Codec::Pcma => "pcma".into(),
+            Codec::Jpeg => "jpeg".into(),
+            Codec::OnvifMetadata => "onvif-metadata".into(),
+            Codec::Other(n) => n.to_ascii_lowercase(),
+        }
+    }
+}
+
 /// H.264 parameters (RFC 6184 §8.1).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct H264Params {
