@@ -21,6 +21,8 @@ mod ports_cmd;
 mod profiles_cmd;
 #[path = "camlink/ptz_cmd.rs"]
 mod ptz_cmd;
+#[path = "camlink/rtsp_cmd.rs"]
+mod rtsp_cmd;
 #[path = "camlink/snapshot_cmd.rs"]
 mod snapshot_cmd;
 
@@ -51,6 +53,10 @@ enum Command {
     Ptz(ptz_cmd::PtzArgs),
     /// Print the camera's events (motion, tampering, inputs) as they arrive.
     Events(events_cmd::EventsArgs),
+    /// Show the streams an RTSP URL offers (DESCRIBE).
+    Describe(rtsp_cmd::DescribeArgs),
+    /// Play an RTSP URL for a while and sum up each stream; optionally save the video.
+    Play(rtsp_cmd::PlayArgs),
     /// Run a mock camera (ONVIF + RTSP + WS-Discovery) until interrupted.
     Mock(mock_cmd::MockArgs),
 }
@@ -75,6 +81,8 @@ fn main() {
             Command::Snapshot(args) => snapshot_cmd::run(args, cli.json).await,
             Command::Ptz(args) => ptz_cmd::run(args, cli.json).await,
             Command::Events(args) => events_cmd::run(args, cli.json).await,
+            Command::Describe(args) => rtsp_cmd::describe(args, cli.json).await,
+            Command::Play(args) => rtsp_cmd::play(args, cli.json).await,
             Command::Mock(args) => mock_cmd::run(args, cli.json).await,
         }
     });
