@@ -49,6 +49,7 @@ pub mod jpeg;
 pub mod metadata;
 pub mod nal;
 mod nal_core;
+pub mod sps;
 
 /// Frames held ready by a depacketizer before the oldest is dropped (the caller is not pulling).
 pub const MAX_READY_FRAMES: usize = 1024;
