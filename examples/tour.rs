@@ -59,6 +59,13 @@ fn section(title: &str) {
 async fn main() -> Result<(), BoxError> {
     let started = Instant::now();
     let args = args()?;
+    // Logs on stderr when RUST_LOG is set (e.g. RUST_LOG=camlink=debug).
+    if std::env::var_os("RUST_LOG").is_some() {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+            .with_writer(std::io::stderr)
+            .try_init();
+    }
     println!("camlink {} tour", env!("CARGO_PKG_VERSION"));
 
     // A real camera, or the mock camera started right here on free loopback ports.
@@ -72,8 +79,10 @@ async fn main() -> Result<(), BoxError> {
             )
         }
         None => {
+            // The mock's password: CAMLINK_PASSWORD when set, else a fixed one.
+            let password = std::env::var("CAMLINK_PASSWORD").unwrap_or_else(|_| "tour-Pa55".into());
             let cam = MockCamera::builder()
-                .credentials("admin", "tour-Pa55")
+                .credentials("admin", &password)
                 .clock_offset(90) // its clock runs 90 s ahead, as real cameras' clocks do
                 .start()
                 .await?;
@@ -81,7 +90,7 @@ async fn main() -> Result<(), BoxError> {
             println!("ONVIF   {}", cam.device_service_url());
             println!("RTSP    {}", cam.rtsp_url("main"));
             let url = cam.device_service_url();
-            (Some(cam), url, Credentials::new("admin", "tour-Pa55"))
+            (Some(cam), url, Credentials::new("admin", password))
         }
     };
 
