@@ -1,7 +1,6 @@
 //! [`MockCamera`]: the builder, the running camera's handle, and the listeners it owns.
 
 use std::net::{IpAddr, SocketAddr};
-use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -10,167 +9,15 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use super::config::{AuthScheme, Fixture, Identity, MockConfig, ProfileConfig};
+use super::announce::start_responder;
+use super::builder::MockCameraBuilder;
+use super::config::{AuthScheme, Identity, MockConfig};
 use super::faults::{Fault, FaultSet};
 use super::http::{self, HttpRequest, HttpResponse, Reply};
 use super::tls::{self, TlsIdentity};
 use crate::auth::DigestAlgorithm;
 use crate::auth::server::{DigestServer, Rejection, UsernameTokenVerifier};
 use crate::error::{Error, Result};
-
-/// Builds a [`MockCamera`].
-///
-/// ```no_run
-/// # async fn demo() -> camlink::Result<()> {
-/// use camlink::mock::MockCamera;
-/// let cam = MockCamera::builder().credentials("admin", "secret").start().await?;
-/// println!("ONVIF at {}", cam.device_service_url());
-/// println!("RTSP at {}", cam.rtsp_url("main"));
-/// cam.shutdown().await;
-/// # Ok(()) }
-/// ```
-#[derive(Debug, Clone, Default)]
-pub struct MockCameraBuilder {
-    config: MockConfig,
-}
-
-impl MockCameraBuilder {
-    /// A builder with the defaults of [`MockConfig`].
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Address to bind (default 127.0.0.1).
-    pub fn bind(mut self, addr: IpAddr) -> Self {
-        self.config.bind = addr;
-        self
-    }
-
-    /// ONVIF HTTP port (0 = free port).
-    pub fn http_port(mut self, port: u16) -> Self {
-        self.config.http_port = port;
-        self
-    }
-
-    /// ONVIF HTTPS port (0 = free port; `None` = no HTTPS).
-    pub fn https_port(mut self, port: Option<u16>) -> Self {
-        self.config.https_port = port;
-        self
-    }
-
-    /// RTSP port (0 = free port).
-    pub fn rtsp_port(mut self, port: u16) -> Self {
-        self.config.rtsp_port = port;
-        self
-    }
-
-    /// RTSPS port (0 = free port; `None` = no RTSPS).
-    pub fn rtsps_port(mut self, port: Option<u16>) -> Self {
-        self.config.rtsps_port = port;
-        self
-    }
-
-    /// WS-Discovery port (0 = free port; `None` = no responder).
-    pub fn discovery_port(mut self, port: Option<u16>) -> Self {
-        self.config.discovery_port = port;
-        self
-    }
-
-    /// User name and password the camera accepts.
-    pub fn credentials(mut self, user: &str, password: &str) -> Self {
-        self.config.credentials = Some((user.into(), password.into()));
-        self
-    }
-
-    /// No authentication at all (every request is accepted).
-    pub fn no_auth(mut self) -> Self {
-        self.config.credentials = None;
-        self
-    }
-
-    /// The schemes the camera accepts.
-    pub fn auth_schemes(mut self, schemes: &[AuthScheme]) -> Self {
-        self.config.auth = schemes.to_vec();
-        self
-    }
-
-    /// The camera's clock offset from real time, in seconds.
-    pub fn clock_offset(mut self, seconds: i64) -> Self {
-        self.config.clock_offset = seconds;
-        self
-    }
-
-    /// Identity (manufacturer, model, firmware, serial, hardware id).
-    pub fn identity(mut self, identity: Identity) -> Self {
-        self.config.identity = identity;
-        self
-    }
-
-    /// Replaces the profiles.
-    pub fn profiles(mut self, profiles: Vec<ProfileConfig>) -> Self {
-        self.config.profiles = profiles;
-        self
-    }
-
-    /// Sends media as fast as possible instead of in real time.
-    pub fn unpaced(mut self, unpaced: bool) -> Self {
-        self.config.unpaced = unpaced;
-        self
-    }
-
-    /// Seed for the packet faults.
-    pub fn seed(mut self, seed: u64) -> Self {
-        self.config.seed = seed;
-        self
-    }
-
-    /// RTSP session timeout announced and enforced.
-    pub fn session_timeout(mut self, timeout: Duration) -> Self {
-        self.config.session_timeout = timeout;
-        self
-    }
-
-    /// A fault on from the start.
-    pub fn fault(mut self, fault: Fault) -> Self {
-        self.config.faults.push(fault);
-        self
-    }
-
-    /// Join the WS-Discovery multicast group (only inside a test network namespace).
-    pub fn discovery_multicast(mut self, join: bool) -> Self {
-        self.config.discovery_multicast = join;
-        self
-    }
-
-    /// Answer only the legacy WS-Discovery form.
-    pub fn discovery_legacy_only(mut self, legacy: bool) -> Self {
-        self.config.discovery_legacy_only = legacy;
-        self
-    }
-
-    /// Where to send WS-Discovery Hello at start and Bye at shutdown (without multicast).
-    pub fn discovery_announce_to(mut self, to: std::net::SocketAddr) -> Self {
-        self.config.discovery_announce_to = Some(to);
-        self
-    }
-
-    /// Loads a camera fixture folder and applies it.
-    pub fn fixture(mut self, dir: impl AsRef<Path>) -> Result<Self> {
-        let fx = Fixture::load(dir)?;
-        self.config.apply_fixture(fx);
-        Ok(self)
-    }
-
-    /// The whole configuration, for fine-tuning.
-    pub fn config_mut(&mut self) -> &mut MockConfig {
-        &mut self.config
-    }
-
-    /// Binds every server and starts serving.
-    pub async fn start(self) -> Result<MockCamera> {
-        MockCamera::start(self.config).await
-    }
-}
 
 /// The ports a running mock camera listens on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -357,7 +204,7 @@ impl MockCamera {
         MockCameraBuilder::new()
     }
 
-    async fn start(config: MockConfig) -> Result<MockCamera> {
+    pub(crate) async fn start(config: MockConfig) -> Result<MockCamera> {
         config.validate()?;
         let bind = config.bind;
         let http = bind_tcp(bind, config.http_port, "HTTP").await?;
@@ -617,85 +464,6 @@ pub(crate) async fn reboot_shared(s: &Shared, down_for: Duration) {
         }
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
-}
-
-/// The WS-Discovery endpoint of a camera: a stable `urn:uuid` from its serial number, both
-/// ONVIF types, its scopes and its device service XAddr.
-pub(crate) fn discovery_endpoint(
-    config: &MockConfig,
-    ports: &Ports,
-) -> crate::discovery::ws_discovery::Endpoint {
-    use crate::discovery::ws_discovery::{Endpoint, QualifiedName};
-    use sha2::Digest as _;
-    let h = sha2::Sha256::digest(
-        format!("{}/{}", config.identity.serial_number, ports.http).as_bytes(),
-    );
-    let hex: String = h.iter().take(16).map(|b| format!("{b:02x}")).collect();
-    let uuid = format!(
-        "urn:uuid:{}-{}-{}-{}-{}",
-        &hex[0..8],
-        &hex[8..12],
-        &hex[12..16],
-        &hex[16..20],
-        &hex[20..32]
-    );
-    let xaddr = match &config.quirks.report_host {
-        Some(h) => format!("http://{h}/onvif/device_service"),
-        None => format!(
-            "http://{}:{}/onvif/device_service",
-            host_for_url(config.bind),
-            ports.http
-        ),
-    };
-    Endpoint {
-        address: uuid,
-        types: vec![
-            QualifiedName::network_video_transmitter(),
-            QualifiedName::device(),
-        ],
-        scopes: super::onvif_device::camera_scopes(&config.identity)
-            .into_iter()
-            .map(|(_, s)| s)
-            .collect(),
-        xaddrs: vec![xaddr],
-        metadata_version: Some(1),
-    }
-}
-
-async fn start_responder(
-    config: &MockConfig,
-    ports: &Ports,
-    port: u16,
-) -> Result<crate::discovery::responder::Responder> {
-    use crate::discovery::responder::{Responder, ResponderConfig};
-    let endpoint = discovery_endpoint(config, ports);
-    let mut rc = match (config.discovery_multicast, config.bind) {
-        (true, IpAddr::V4(v4)) => {
-            let mut c = ResponderConfig::multicast(endpoint, v4);
-            c.bind = SocketAddr::new(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED), port);
-            c.announce_to = Some(c.group_addr());
-            c
-        }
-        _ => {
-            let mut c = ResponderConfig::new(endpoint);
-            c.bind = SocketAddr::new(config.bind, port);
-            c
-        }
-    };
-    rc.legacy_only = config.discovery_legacy_only;
-    if let Some(to) = config.discovery_announce_to {
-        rc.announce_to = Some(to);
-    }
-    rc.replay_probe_matches = config
-        .fixture
-        .as_ref()
-        .and_then(|f| f.probe_matches.clone());
-    Responder::start(rc).await.map_err(|e| {
-        Error::new(
-            e.kind().clone(),
-            format!("mock camera: WS-Discovery responder on port {port}: {e} (use port 0 for a free one)"),
-        )
-    })
 }
 
 async fn bind_tcp(ip: IpAddr, port: u16, what: &str) -> Result<TcpListener> {

@@ -15,6 +15,8 @@
 //! # Ok(()) }
 //! ```
 
+mod announce;
+mod builder;
 mod camera;
 pub mod config;
 pub mod faults;
@@ -26,11 +28,13 @@ mod onvif_media;
 mod onvif_ptz;
 mod onvif_server;
 pub mod onvif_state;
+mod rtsp_media;
 mod rtsp_server;
 pub mod snapshot;
 pub mod tls;
 
-pub use camera::{MockCamera, MockCameraBuilder, Ports};
+pub use builder::MockCameraBuilder;
+pub use camera::{MockCamera, Ports};
 pub use config::{AuthScheme, Fixture, Identity, MockConfig, ProfileConfig, Quirks};
 pub use faults::{Fault, FaultSet, SeededRng};
 pub use media::{AudioCodec, VideoCodec};
