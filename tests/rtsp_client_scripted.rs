@@ -49,6 +49,12 @@ struct Script {
     session_timeout: u32,
     /// Send a GET_PARAMETER request to the client after PLAY.
     server_request: bool,
+    /// Answer DESCRIBE with an endless header line.
+    endless_head: bool,
+    /// Bytes sent after the PLAY answer (instead of the PCMU packets).
+    garbage: Option<Vec<u8>>,
+    /// UDP SETUP answers with the ports of this UDP socket pair (datagrams are logged).
+    udp_ports: Option<(u16, u16)>,
 }
 
 #[derive(Default)]
@@ -139,6 +145,16 @@ async fn serve(mut s: TcpStream, script: Script, log: Arc<Mutex<Log>>) {
                 }
             }
             Method::Describe => {
+                if script.endless_head {
+                    let _ = s.write_all(b"RTSP/1.0 200 OK\r\nCSeq: 2\r\nX-Junk: ").await;
+                    let chunk = vec![b'a'; 64 * 1024];
+                    for _ in 0..256 {
+                        if s.write_all(&chunk).await.is_err() {
+                            return;
+                        }
+                    }
+                    return;
+                }
                 let to = if script.redirect_self {
                     Some(req.url.clone())
                 } else {
@@ -169,7 +185,8 @@ async fn serve(mut s: TcpStream, script: Script, log: Arc<Mutex<Log>>) {
                     Transport::tcp_interleaved(channel)
                 } else {
                     let mut r = Transport::udp_unicast(t.client_port.map_or(0, |c| c.0));
-                    r.server_port = Some((9, Some(9)));
+                    let (a, b) = script.udp_ports.unwrap_or((9, 9));
+                    r.server_port = Some((a, Some(b)));
                     r
                 };
                 b.header("Transport", reply.to_string())
@@ -184,7 +201,9 @@ async fn serve(mut s: TcpStream, script: Script, log: Arc<Mutex<Log>>) {
                             .get("Transport")
                             .is_some_and(|t| t.contains("TCP"))
                 });
-                if tcp || !script.silent_udp {
+                if let Some(g) = &script.garbage {
+                    after.push(Bytes::from(g.clone()));
+                } else if tcp || !script.silent_udp {
                     for p in pcmu_packets(20, 100) {
                         let mut out = bytes::BytesMut::new();
                         write_data(&mut out, channel, &p).unwrap();
@@ -458,4 +477,170 @@ async fn requests_from_the_server_are_answered() {
     assert_eq!(answers.len(), 1);
     assert_eq!(answers[0].status, 200);
     assert_eq!(answers[0].headers.cseq(), Some(77));
+}
+
+#[tokio::test]
+async fn an_endless_response_head_is_a_bounded_error() {
+    let srv = start(Script {
+        endless_head: true,
+        ..Script::default()
+    })
+    .await;
+    let e = Session::describe(&srv.url, SessionOptions::new())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            e.kind(),
+            camlink::ErrorKind::LimitExceeded | camlink::ErrorKind::Malformed
+        ),
+        "{e}"
+    );
+}
+
+#[tokio::test]
+async fn receiver_reports_go_out_over_tcp() {
+    let srv = start(Script::default()).await;
+    let mut s = Session::open(
+        &srv.url,
+        SessionOptions::new().receiver_report_interval(Duration::from_millis(200)),
+    )
+    .await
+    .unwrap();
+    assert_eq!(audio_frames(&mut s, 20).await, 20);
+    let _ = tokio::time::timeout(Duration::from_millis(700), async {
+        while s.next().await.is_some() {}
+    })
+    .await;
+    let data = srv.log.lock().unwrap().data.clone();
+    // Channel 1 is the RTCP channel of the stream on channel 0; an RR has PT 201.
+    let rr = data.iter().find(|(c, p)| *c == 1 && p.get(1) == Some(&201));
+    let (_, rr) = rr.expect("no receiver report on the RTCP channel");
+    let pkts = camlink::rtp::rtcp::parse_compound(rr).unwrap();
+    match &pkts[0] {
+        camlink::rtp::rtcp::RtcpPacket::ReceiverReport(r) => {
+            assert_eq!(r.reports.len(), 1);
+            assert_eq!(r.reports[0].ssrc, 0x1234);
+            assert_eq!(r.reports[0].cumulative_lost, 0);
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn udp_setup_punches_holes_towards_the_server_ports() {
+    let rtp = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let rtcp = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let ports = (
+        rtp.local_addr().unwrap().port(),
+        rtcp.local_addr().unwrap().port(),
+    );
+    let srv = start(Script {
+        silent_udp: true,
+        udp_ports: Some(ports),
+        ..Script::default()
+    })
+    .await;
+    let s = Session::open(
+        &srv.url,
+        SessionOptions::new().transport(TransportMode::Udp),
+    )
+    .await
+    .unwrap();
+    let mut buf = [0u8; 2048];
+    let (n, from) = tokio::time::timeout(Duration::from_secs(2), rtp.recv_from(&mut buf))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(n, 12, "an RTP header without payload");
+    assert_eq!(buf[0] >> 6, 2);
+    assert_eq!(from.port(), s.local_udp_ports()[0]);
+    let (n, from) = tokio::time::timeout(Duration::from_secs(2), rtcp.recv_from(&mut buf))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(buf[1], 201, "a receiver report");
+    assert!(n >= 8);
+    assert_eq!(from.port(), s.local_udp_ports()[0] + 1);
+    // UDP session dropped: TEARDOWN goes out (the server would keep sending otherwise).
+    drop(s);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(requests(&srv, Method::Teardown).len(), 1);
+}
+
+/// Arbitrary bytes (and arbitrary interleaved frames) from the server after PLAY never panic
+/// the client: it hands out items, an error, or nothing, within its timeouts.
+mod never_panics {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn run(garbage: Vec<u8>) {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            let srv = start(Script {
+                garbage: Some(garbage),
+                ..Script::default()
+            })
+            .await;
+            let opts = SessionOptions::new().timeouts(Timeouts {
+                no_data: Duration::from_millis(200),
+                first_packet: Duration::from_millis(200),
+                ..Timeouts::default()
+            });
+            let Ok(mut s) = Session::open(&srv.url, opts).await else {
+                return;
+            };
+            let r = tokio::time::timeout(Duration::from_secs(5), async {
+                let mut n = 0;
+                while let Some(r) = s.next().await {
+                    n += 1;
+                    if r.is_err() || n > 10_000 {
+                        break;
+                    }
+                }
+            })
+            .await;
+            assert!(r.is_ok(), "the client neither ended nor failed");
+        });
+    }
+
+    fn frames() -> impl Strategy<Value = Vec<u8>> {
+        proptest::collection::vec(
+            (0u8..4, proptest::collection::vec(any::<u8>(), 0..300)),
+            0..40,
+        )
+        .prop_map(|fs| {
+            let mut out = Vec::new();
+            for (ch, p) in fs {
+                out.push(b'$');
+                out.push(ch);
+                out.extend_from_slice(&(p.len() as u16).to_be_bytes());
+                if p.len() >= 2 {
+                    // Mostly RTP version 2 headers, to get past the first check.
+                    let mut p = p;
+                    p[0] = 0x80 | (p[0] & 0x3f);
+                    out.extend_from_slice(&p);
+                } else {
+                    out.extend_from_slice(&p);
+                }
+            }
+            out
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+        #[test]
+        fn arbitrary_bytes(garbage in proptest::collection::vec(any::<u8>(), 0..4096)) {
+            run(garbage);
+        }
+
+        #[test]
+        fn arbitrary_interleaved_frames(garbage in frames()) {
+            run(garbage);
+        }
+    }
 }

@@ -6,19 +6,32 @@
 //! redirects, keepalive deadlines), [`crate::rtsp::framing`], [`crate::rtp`] and
 //! [`crate::codec`]. One large read buffer per connection; RTP payloads stay slices of it.
 //!
-//! ```no_run
-//! # async fn demo() -> camlink::Result<()> {
+//! ```
+//! # #[cfg(feature = "mock")]
+//! # tokio::runtime::Builder::new_current_thread().enable_all().build()?.block_on(async {
+//! use camlink::auth::Credentials;
+//! use camlink::mock::MockCamera;
 //! use camlink::rtsp::client::{Item, Session, SessionOptions};
 //!
-//! let mut s = Session::open("rtsp://admin:secret@192.0.2.10/stream1", SessionOptions::new()).await?;
-//! while let Some(item) = s.next().await {
+//! let cam = MockCamera::builder().credentials("admin", "secret").start().await?;
+//! let opts = SessionOptions::new().credentials(Credentials::new("admin", "secret"));
+//! let mut session = Session::open(&cam.rtsp_url("main"), opts).await?;
+//! let mut video = 0;
+//! while let Some(item) = session.next().await {
 //!     match item? {
-//!         Item::Video(f) => println!("{} bytes, key={}", f.frame.payload.len(), f.frame.keyframe),
-//!         Item::Loss { packets, .. } => println!("lost {packets}"),
+//!         Item::Video(f) => {
+//!             video += 1;
+//!             assert!(!f.frame.payload.is_empty());
+//!             if video == 5 { break; }
+//!         }
+//!         Item::Loss { packets, .. } => eprintln!("lost {packets} packets"),
 //!         _ => {}
 //!     }
 //! }
-//! # Ok(()) }
+//! session.teardown().await?;
+//! # Ok::<(), camlink::Error>(())
+//! # })?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
 //! # Outcomes under faults (as tested against the mock camera)
