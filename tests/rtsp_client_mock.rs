@@ -374,3 +374,24 @@ async fn timeouts_are_configurable() {
     assert_eq!(e.kind(), &ErrorKind::Timeout, "{e}");
     assert!(start.elapsed() < Duration::from_secs(3));
 }
+
+#[tokio::test]
+async fn ipv6_loopback_over_tcp_and_udp() {
+    let Ok(cam) = MockCamera::builder()
+        .bind("::1".parse().unwrap())
+        .credentials("admin", "secret")
+        .profiles(vec![ProfileConfig::new("main", VideoCodec::H264, 160, 120)])
+        .start()
+        .await
+    else {
+        eprintln!("no IPv6 loopback here: test skipped");
+        return;
+    };
+    let url = cam.rtsp_url("main");
+    assert!(url.contains("[::1]"), "{url}");
+    for t in [TransportMode::Tcp, TransportMode::Udp] {
+        let mut s = Session::open(&url, opts().transport(t)).await.unwrap();
+        assert_eq!(collect(&mut s, 3).await.video, 3, "{t:?}");
+        s.teardown().await.unwrap();
+    }
+}

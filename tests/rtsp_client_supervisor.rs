@@ -119,3 +119,63 @@ async fn unreachable_camera_is_retried_with_growing_delays() {
     // 100 ms doubling, ±20 %: the 4th delay (800 ms nominal) exceeds the 1st (100 ms nominal).
     assert!(retries[3].1 > retries[0].1 * 4, "{retries:?}");
 }
+
+#[tokio::test]
+async fn a_silent_camera_is_reported_stalled_then_retried() {
+    use camlink::mock::Fault;
+    let cam = MockCamera::builder()
+        .credentials("admin", "secret")
+        .profiles(vec![ProfileConfig::new("main", VideoCodec::H264, 160, 120)])
+        .start()
+        .await
+        .unwrap();
+    let mut sup = Supervisor::new(&cam.rtsp_url("main"), opts(), sup_opts());
+    let mut log = Vec::new();
+    let mut video = 0;
+    let mut resumed = 0;
+    let mut silenced = false;
+    tokio::time::timeout(Duration::from_secs(30), async {
+        while resumed < 5 {
+            match sup.next().await.unwrap() {
+                Event::Health(h) => {
+                    if matches!(h, Health::Retrying { .. }) && silenced {
+                        // The camera speaks again for the next session.
+                        cam.clear_faults();
+                    }
+                    log.push(h);
+                }
+                Event::Item(Item::Video(_)) => {
+                    video += 1;
+                    if video == 5 {
+                        cam.set_fault(Fault::StopRtp);
+                        silenced = true;
+                    }
+                    if log.iter().any(|h| matches!(h, Health::Retrying { .. })) {
+                        resumed += 1;
+                    }
+                }
+                _ => {}
+            }
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("{log:?}"));
+    let stalled = log
+        .iter()
+        .position(|h| *h == Health::Stalled)
+        .expect("stalled");
+    let retry = log
+        .iter()
+        .position(|h| {
+            matches!(
+                h,
+                Health::Retrying {
+                    kind: ErrorKind::Timeout,
+                    ..
+                }
+            )
+        })
+        .expect("retrying after a timeout");
+    assert!(stalled < retry, "{log:?}");
+    assert_eq!(log.last(), Some(&Health::Playing), "{log:?}");
+}

@@ -6,20 +6,59 @@
 //! redirects, keepalive deadlines), [`crate::rtsp::framing`], [`crate::rtp`] and
 //! [`crate::codec`]. One large read buffer per connection; RTP payloads stay slices of it.
 //!
-//! ```no_run
-//! # async fn demo() -> camlink::Result<()> {
+//! ```
+//! # #[cfg(feature = "mock")]
+//! # tokio::runtime::Builder::new_current_thread().enable_all().build()?.block_on(async {
+//! use camlink::auth::Credentials;
+//! use camlink::mock::MockCamera;
 //! use camlink::rtsp::client::{Item, Session, SessionOptions};
 //!
-//! let mut s = Session::open("rtsp://admin:secret@192.0.2.10/stream1", SessionOptions::new()).await?;
-//! while let Some(item) = s.next().await {
+//! let cam = MockCamera::builder().credentials("admin", "secret").start().await?;
+//! let opts = SessionOptions::new().credentials(Credentials::new("admin", "secret"));
+//! let mut session = Session::open(&cam.rtsp_url("main"), opts).await?;
+//! let mut video = 0;
+//! while let Some(item) = session.next().await {
 //!     match item? {
-//!         Item::Video(f) => println!("{} bytes, key={}", f.frame.payload.len(), f.frame.keyframe),
-//!         Item::Loss { packets, .. } => println!("lost {packets}"),
+//!         Item::Video(f) => {
+//!             video += 1;
+//!             assert!(!f.frame.payload.is_empty());
+//!             if video == 5 { break; }
+//!         }
+//!         Item::Loss { packets, .. } => eprintln!("lost {packets} packets"),
 //!         _ => {}
 //!     }
 //! }
-//! # Ok(()) }
+//! session.teardown().await?;
+//! # Ok::<(), camlink::Error>(())
+//! # })?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
+//!
+//! # Transports
+//!
+//! - [`TransportMode::Tcp`]: interleaved on the RTSP connection (`rtsp://` on 554, `rtsps://`
+//!   on 322 over TLS with the [`TlsPolicy`](crate::onvif::tls::TlsPolicy) of the options:
+//!   verification by default, or a pinned SHA-256 fingerprint).
+//! - [`TransportMode::Udp`]: an even RTP port and the odd RTCP port above it per stream, from
+//!   [`SessionOptions::udp_ports`] or anywhere free; a first RTP header and an empty receiver
+//!   report go to the server's ports to open NATs; datagrams from another address than the
+//!   server's (or the `source=` it names) are dropped; a reorder buffer per stream.
+//! - [`TransportMode::Multicast`]: joins the group of the server's `Transport` answer. **Not
+//!   covered by tests** (the mock camera serves no multicast).
+//! - [`TransportMode::Auto`]: UDP first; TCP when the server refuses UDP (461 or 400), and, in
+//!   [`Session::play`], when no packet arrives within [`Timeouts::first_packet`] (the UDP
+//!   session is torn down and the streams set up again over TCP on the same connection).
+//!
+//! # Cancel safety and limits
+//!
+//! [`Session::next`] may be dropped at any await (for instance in `tokio::select!`): requests,
+//! receiver reports and answers not fully written stay queued and go out first at the next
+//! call. Everything held is bounded: the framer's buffer ([`crate::rtsp::framing::Limits`]),
+//! packets arriving while a response is awaited ([`MAX_EARLY_PACKETS`], older ones dropped and
+//! reported as [`Item::Loss`]), queued output (1 MiB), the reorder buffers, and the
+//! depacketizers' frames ([`crate::codec::MAX_FRAME_LEN`], [`crate::codec::MAX_READY_FRAMES`]).
+//! Items are produced only as fast as the caller pulls them: a caller that stops pulling stops
+//! the reads (TCP back-pressure; the socket buffer then drops UDP).
 //!
 //! # Outcomes under faults (as tested against the mock camera)
 //!

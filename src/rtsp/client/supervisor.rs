@@ -88,7 +88,10 @@ pub enum Event {
     Health(Health),
 }
 
-/// A self-healing stream. See the [module docs](self).
+/// A self-healing stream: it opens a [`Session`], hands out its items, and after any failure
+/// reconnects with exponential backoff and jitter, reporting its health along the way. The item
+/// stream continues across reconnects, with an [`Item::Discontinuity`] before the first item of
+/// each new session.
 ///
 /// ```no_run
 /// # async fn demo() {
