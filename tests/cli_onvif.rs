@@ -491,3 +491,81 @@ async fn events_stops_cleanly_on_ctrl_c() {
     let rest = stderr.next_line().await.unwrap().unwrap_or_default();
     assert_eq!(rest, "0 event(s)");
 }
+
+/// A mock camera made from one of our fixture folders (`fixtures/cameras/<name>`).
+async fn fixture_camera(name: &str) -> MockCamera {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures/cameras")
+        .join(name);
+    MockCamera::builder()
+        .fixture(&dir)
+        .expect("fixture")
+        .credentials("admin", PASSWORD)
+        .start()
+        .await
+        .expect("mock camera")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn camera_behind_nat_gets_usable_uris_with_rtsp_port_override() {
+    let cam = fixture_camera("nat_internal_ip_in_uris").await;
+    let url = cam.device_service_url();
+    let v = json_of(&camlink(&["--json", "info", &url, "-u", "admin"]).await);
+    let device = &v["services"][0];
+    assert_eq!(device["xaddr"], url.as_str(), "{v}");
+    assert!(
+        device["reported_xaddr"]
+            .as_str()
+            .unwrap()
+            .contains("192.168.1.64"),
+        "{v}"
+    );
+    // The camera says rtsp://192.168.1.64:554/...; the forwarded RTSP port is given by hand.
+    let rtsp_port = cam.ports().rtsp.to_string();
+    let v = json_of(
+        &camlink(&[
+            "--json",
+            "profiles",
+            &url,
+            "-u",
+            "admin",
+            "--rtsp-port",
+            &rtsp_port,
+        ])
+        .await,
+    );
+    assert_eq!(v[0]["stream_uri"], cam.rtsp_url("main").as_str(), "{v}");
+    assert_eq!(
+        v[0]["snapshot_uri"],
+        cam.snapshot_url("main").as_str(),
+        "{v}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn quirky_cameras_from_fixtures() {
+    // Clock two hours ahead, WS-UsernameToken only: the offset is learnt and used.
+    let cam = fixture_camera("clock_2h_ahead").await;
+    let v = json_of(&camlink(&["--json", "info", &cam.device_service_url(), "-u", "admin"]).await);
+    assert_eq!(v["model"], "Skewed-Clock-Cam");
+    let offset = v["clock_offset_seconds"].as_i64().unwrap();
+    assert!((7198..=7202).contains(&offset), "{offset}");
+    // HTTP Digest only.
+    let cam = fixture_camera("digest_only").await;
+    let v = json_of(
+        &camlink(&[
+            "--json",
+            "profiles",
+            &cam.device_service_url(),
+            "-u",
+            "admin",
+        ])
+        .await,
+    );
+    assert_eq!(v[0]["stream_uri"], cam.rtsp_url("main").as_str());
+    // A replayed GetDeviceInformation answer (with an escaped `&`).
+    let cam = fixture_camera("replay_device_info").await;
+    let v = json_of(&camlink(&["--json", "info", &cam.device_service_url(), "-u", "admin"]).await);
+    assert_eq!(v["manufacturer"], "Replayed Vendor");
+    assert_eq!(v["model"], "RP-100 & Co");
+}

@@ -39,6 +39,10 @@ pub struct DeviceArgs {
     /// HTTPS: accept any certificate (lab use only: the connection can be intercepted).
     #[arg(long)]
     pub insecure: bool,
+    /// Port forwarding: the port to put in stream URIs (the camera reports its own RTSP port,
+    /// 554, which may not be the one forwarded to it).
+    #[arg(long, value_name = "P")]
+    pub rtsp_port: Option<u16>,
 }
 
 /// A duration in seconds from the command line, checked: finite, positive, at most `max`.
@@ -128,6 +132,7 @@ impl DeviceArgs {
             credentials,
             timeout: seconds(self.timeout, "--timeout", MAX_REQUEST_TIMEOUT)?,
             tls,
+            rtsp_port: self.rtsp_port,
             ..OnvifOptions::default()
         };
         Ok((address, options))

@@ -1,6 +1,7 @@
 //! `camlink info DEVICE`: who the camera is, its clock offset and its services.
 
 use camlink::onvif::device::{self, Service};
+use camlink::onvif::policy::{RewritePolicy, Target, UriKind, rewrite_uri};
 use camlink::{ErrorKind, Result};
 use serde_json::json;
 
@@ -31,6 +32,13 @@ pub async fn run(args: InfoArgs, json: bool) -> Result<()> {
         }
     };
     let version = |s: &Service| s.version.map(|(major, minor)| format!("{major}.{minor}"));
+    // Point the XAddrs at the address connected to, as the client does for its own calls (a
+    // camera behind NAT reports its internal address); the reported one is kept beside it.
+    let target = Target::of(camera.device_url());
+    let usable = |x: &str| match &target {
+        Some(t) => rewrite_uri(x, UriKind::Http, t, RewritePolicy::HostAndPort, None),
+        None => x.to_string(),
+    };
     if json {
         print_json(&json!({
             "manufacturer": info.manufacturer,
@@ -43,7 +51,8 @@ pub async fn run(args: InfoArgs, json: bool) -> Result<()> {
             "device_url": camera.device_url().as_str(),
             "services": services.iter().map(|s| json!({
                 "namespace": s.namespace,
-                "xaddr": s.xaddr,
+                "xaddr": usable(&s.xaddr),
+                "reported_xaddr": s.xaddr,
                 "version": version(s),
             })).collect::<Vec<_>>(),
         }));
@@ -61,11 +70,16 @@ pub async fn run(args: InfoArgs, json: bool) -> Result<()> {
     );
     println!("  services:");
     for s in &services {
+        let x = usable(&s.xaddr);
+        let reported = if x == s.xaddr {
+            String::new()
+        } else {
+            format!(" (reported as {})", s.xaddr)
+        };
         println!(
-            "    {:<6} {:<45} {}",
+            "    {:<6} {:<45} {x}{reported}",
             version(s).unwrap_or_else(|| "-".into()),
             s.namespace,
-            s.xaddr
         );
     }
     Ok(())
