@@ -4,7 +4,7 @@
 mod cli_support;
 
 use camlink::mock::MockCamera;
-use cli_support::{PASSWORD, camlink, closed_port, json_of};
+use cli_support::{PASSWORD, assert_keys, camlink, closed_port, json_of};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn discover_with_a_unicast_target_finds_the_mock() {
@@ -28,6 +28,7 @@ async fn discover_with_a_unicast_target_finds_the_mock() {
     let found = v.as_array().expect("an array");
     assert_eq!(found.len(), 1, "{v}");
     let d = &found[0];
+    assert_keys(d, &["endpoint", "xaddrs", "scopes", "name", "hardware"]);
     assert!(
         d["endpoint"].as_str().unwrap().starts_with("urn:uuid:"),
         "{d}"
@@ -108,6 +109,9 @@ async fn ports_identifies_onvif_rtsp_https_and_closed() {
     assert!(started.elapsed() < std::time::Duration::from_secs(30));
     let ports = v.as_array().expect("an array");
     assert_eq!(ports.len(), 5, "{v}");
+    for p in ports {
+        assert_keys(p, &["port", "open", "service", "url"]);
+    }
     let get = |port: u16| {
         ports
             .iter()

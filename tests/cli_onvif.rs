@@ -6,7 +6,7 @@
 mod cli_support;
 
 use camlink::mock::MockCamera;
-use cli_support::{PASSWORD, assert_no_password, camlink, camlink_with, json_of};
+use cli_support::{PASSWORD, assert_keys, assert_no_password, camlink, camlink_with, json_of};
 use std::time::Duration;
 
 async fn camera(clock_offset: i64) -> MockCamera {
@@ -23,6 +23,18 @@ async fn info_reports_identity_clock_offset_and_services() {
     let cam = camera(7200).await;
     let url = cam.device_service_url();
     let v = json_of(&camlink(&["--json", "info", &url, "--user", "admin"]).await);
+    assert_keys(
+        &v,
+        &[
+            "manufacturer",
+            "model",
+            "firmware_version",
+            "serial_number",
+            "hardware_id",
+            "clock_offset_seconds",
+            "services",
+        ],
+    );
     let id = &cam.config().identity;
     assert_eq!(v["manufacturer"], id.manufacturer.as_str());
     assert_eq!(v["model"], id.model.as_str());
@@ -38,6 +50,7 @@ async fn info_reports_identity_clock_offset_and_services() {
         .expect("the device service is listed");
     assert_eq!(device["xaddr"], url.as_str());
     assert!(device["version"].is_string(), "{device}");
+    assert_keys(device, &["namespace", "xaddr", "version"]);
     for ns in [
         "http://www.onvif.org/ver10/media/wsdl",
         "http://www.onvif.org/ver20/ptz/wsdl",
@@ -72,6 +85,18 @@ async fn profiles_list_codecs_sizes_and_uris() {
     let cfg = &cam.config().profiles;
     assert_eq!(list.len(), cfg.len());
     for (p, want) in list.iter().zip(cfg) {
+        assert_keys(
+            p,
+            &[
+                "token",
+                "name",
+                "video",
+                "audio",
+                "stream_uri",
+                "snapshot_uri",
+            ],
+        );
+        assert_keys(&p["video"], &["encoding", "width", "height", "framerate"]);
         assert_eq!(p["token"], want.token.as_str());
         assert_eq!(p["name"], want.name.as_str());
         assert_eq!(p["video"]["encoding"], "H264");
@@ -337,6 +362,7 @@ async fn events_prints_a_triggered_motion_event() {
             v["topic"].as_str().unwrap_or("").contains("Motion") && v["data"]["IsMotion"] == "true"
         })
         .unwrap_or_else(|| panic!("no motion event in: {stdout}"));
+    assert_keys(motion, &["time", "topic", "source", "data"]);
     assert!(motion["time"].as_str().unwrap().ends_with('Z'), "{motion}");
     assert_eq!(motion["source"]["Rule"], "MotionDetectorRule");
 }
