@@ -43,6 +43,12 @@ async fn info_reports_identity_clock_offset_and_services() {
     assert_eq!(v["hardware_id"], id.hardware_id.as_str());
     let offset = v["clock_offset_seconds"].as_i64().expect("a number");
     assert!((7198..=7202).contains(&offset), "offset {offset}");
+    let protocols = v["network_protocols"].as_array().expect("protocols");
+    let rtsp = protocols
+        .iter()
+        .find(|p| p["name"] == "RTSP")
+        .unwrap_or_else(|| panic!("RTSP listed: {v}"));
+    assert_eq!(rtsp["ports"][0], cam.ports().rtsp, "{v}");
     let services = v["services"].as_array().expect("services");
     let device = services
         .iter()

@@ -1,6 +1,21 @@
 //! The `camlink` command-line tool (feature `cli`): find cameras, check their credentials and
 //! ports, see their streams, and run mock cameras.
 //!
+//! ```text
+//! camlink discover [--timeout S] [--interface ADDR] [--port P] [--target HOST[:PORT]]
+//! camlink ports HOST [--ports 80,443,554,8000-8010]
+//! camlink info DEVICE --user admin            # password from $CAMLINK_PASSWORD
+//! camlink profiles DEVICE --user admin [--rtsp-port P]
+//! camlink snapshot DEVICE --user admin [--profile TOKEN] -o picture.jpg
+//! camlink ptz DEVICE --user admin [--profile TOKEN] status | move --pan X --tilt Y --zoom Z
+//!     [--duration S] | stop | presets | goto PRESET | home
+//! camlink events DEVICE --user admin [--duration S]
+//! camlink mock [--fixture DIR] ...
+//! ```
+//!
+//! `DEVICE` is `host`, `host:port` or a device service URL. `--json` (anywhere on the line)
+//! prints machine-readable JSON on stdout. Passwords come from an environment variable
+//! (`--password-env VAR`, default `CAMLINK_PASSWORD`) or the URL, and are never printed.
 //! Errors go to stderr with their kind (`error[unauthorized]: ...`) and exit code 1.
 
 use clap::{Parser, Subcommand};

@@ -31,6 +31,15 @@ pub async fn run(args: InfoArgs, json: bool) -> Result<()> {
             from_capabilities(&camera.capabilities().await?)
         }
     };
+    // The ports the camera believes it serves on (behind port forwarding they differ from the
+    // ones reached from here); optional: many cameras refuse it to non-admin users.
+    let protocols = match camera.network_protocols().await {
+        Ok(p) => Some(p),
+        Err(e) => {
+            tracing::debug!("GetNetworkProtocols failed: {e}");
+            None
+        }
+    };
     let version = |s: &Service| s.version.map(|(major, minor)| format!("{major}.{minor}"));
     // Point the XAddrs at the address connected to, as the client does for its own calls (a
     // camera behind NAT reports its internal address); the reported one is kept beside it.
@@ -49,6 +58,11 @@ pub async fn run(args: InfoArgs, json: bool) -> Result<()> {
             "clock_offset_seconds": offset,
             "camera_time": camlink::datetime::format_utc(camera.camera_now()),
             "device_url": camera.device_url().as_str(),
+            "network_protocols": protocols.as_ref().map(|list| list.iter().map(|p| json!({
+                "name": p.name,
+                "enabled": p.enabled,
+                "ports": p.ports,
+            })).collect::<Vec<_>>()),
             "services": services.iter().map(|s| json!({
                 "namespace": s.namespace,
                 "xaddr": usable(&s.xaddr),
@@ -68,6 +82,17 @@ pub async fn run(args: InfoArgs, json: bool) -> Result<()> {
         camlink::datetime::format_utc(camera.camera_now()),
         describe_offset(offset)
     );
+    if let Some(list) = &protocols {
+        let text: Vec<String> = list
+            .iter()
+            .filter(|p| p.enabled)
+            .map(|p| {
+                let ports: Vec<String> = p.ports.iter().map(u16::to_string).collect();
+                format!("{} {}", p.name, ports.join(","))
+            })
+            .collect();
+        println!("  camera ports: {}", text.join(", "));
+    }
     println!("  services:");
     for s in &services {
         let x = usable(&s.xaddr);
