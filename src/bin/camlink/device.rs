@@ -201,6 +201,17 @@ mod tests {
         assert!(!e.to_string().contains("topsecret"), "{e}");
     }
 
+    proptest::proptest! {
+        #[test]
+        fn a_password_in_a_bad_address_is_never_shown(host in ".{0,24}") {
+            let device = format!("http://admin:Zq9-secret-Zq9@{host}");
+            match split_credentials(&device) {
+                Ok((address, _)) => proptest::prop_assert!(!address.contains("Zq9-secret-Zq9")),
+                Err(e) => proptest::prop_assert!(!e.to_string().contains("Zq9-secret-Zq9")),
+            }
+        }
+    }
+
     #[test]
     fn durations_are_checked() {
         assert!(seconds(f64::NAN, "--timeout", MAX_REQUEST_TIMEOUT).is_err());
