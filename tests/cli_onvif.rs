@@ -353,11 +353,29 @@ async fn events_prints_a_triggered_motion_event() {
             }
         })
     };
-    let out = camlink(&["--json", "events", &url, "-u", "admin", "--duration", "4"]).await;
+    let started = std::time::Instant::now();
+    let out = camlink(&[
+        "--json",
+        "events",
+        &url,
+        "-u",
+        "admin",
+        "--duration",
+        "30",
+        "--count",
+        "3",
+    ])
+    .await;
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "--count 3 ends early: {:?}",
+        started.elapsed()
+    );
     trigger.abort();
     assert!(out.status.success(), "{out:?}");
     assert_no_password(&out);
     let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(stdout.lines().count(), 3, "{stdout}");
     let lines: Vec<serde_json::Value> = stdout
         .lines()
         .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("line not JSON ({e}): {l}")))
