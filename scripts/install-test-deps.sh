@@ -70,7 +70,8 @@ mkvenv "$PEERS_DIR/venv-onvif-async" onvif-zeep-async==4.3.0
 mkvenv "$PEERS_DIR/venv-onvif-python" onvif-python==0.4.7
 
 log "versions"
-ffmpeg -version | head -1
-gst-launch-1.0 --version | sed -n 2p
-xmllint --version 2>&1 | head -1
+# sed reads everything (head would close the pipe early, and pipefail would fail on SIGPIPE).
+ffmpeg -version 2>&1 | sed -n 1p
+gst-launch-1.0 --version 2>&1 | sed -n 2p
+xmllint --version 2>&1 | sed -n 1p
 log "test dependencies ready in $PEERS_DIR"

@@ -148,10 +148,10 @@ async fn ports_identifies_onvif_rtsp_https_and_closed() {
             .starts_with(&format!("rtsp://127.0.0.1:{}", p.rtsp)),
         "{rtsp}"
     );
-    // RTSPS: open, over TLS, with the camera's certificate. (The probe's HTTP request over TLS
-    // gets no RTSP answer from the mock, so the service shows as `https`, not `rtsp`.)
+    // RTSPS: RTSP over TLS, with the camera's certificate.
     let rtsps_r = get(rtsps);
     assert_eq!(rtsps_r["open"], true);
+    assert_eq!(rtsps_r["service"], "rtsp", "{rtsps_r}");
     assert_eq!(rtsps_r["tls"], true);
     assert_eq!(rtsps_r["tls_sha256"], cam.https_fingerprint().unwrap());
     let c = get(closed);

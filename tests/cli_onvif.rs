@@ -539,7 +539,9 @@ async fn events_stops_cleanly_on_ctrl_c() {
     assert!(status.success(), "{status:?}");
     assert!(started.elapsed() < Duration::from_secs(10));
     let rest = stderr.next_line().await.unwrap().unwrap_or_default();
-    assert_eq!(rest, "0 event(s)");
+    // The summary line is printed after the unsubscribe (the mock starts each subscription with
+    // the current motion state, so the count is 0 or 1 here).
+    assert!(rest == "0 event(s)" || rest == "1 event(s)", "{rest:?}");
 }
 
 /// A mock camera made from one of our fixture folders (`fixtures/cameras/<name>`).

@@ -86,3 +86,36 @@ async fn fixture_replays_captured_probe_matches() {
         vec!["http://192.0.2.77/onvif/device_service"]
     );
 }
+
+#[tokio::test]
+async fn hello_at_start_and_bye_at_shutdown() {
+    use camlink::discovery::probe::{ListenOptions, listen};
+    use camlink::discovery::ws_discovery::MessageKind;
+    let (addr, mut rx) = listen(ListenOptions {
+        bind: "127.0.0.1:0".parse().unwrap(),
+        // Loopback only: joining the group on real interfaces would talk to the network.
+        multicast_interfaces: Vec::new(),
+    })
+    .await
+    .unwrap();
+    let cam = MockCamera::builder()
+        .identity(identity(9))
+        .discovery_announce_to(addr)
+        .start()
+        .await
+        .unwrap();
+    let hello = tokio::time::timeout(Duration::from_secs(3), rx.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(hello.kind, MessageKind::Hello);
+    assert_eq!(hello.endpoint.xaddrs, vec![cam.device_service_url()]);
+    let id = hello.endpoint.address.clone();
+    cam.shutdown().await;
+    let bye = tokio::time::timeout(Duration::from_secs(3), rx.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(bye.kind, MessageKind::Bye);
+    assert_eq!(bye.endpoint.address, id);
+}

@@ -360,8 +360,24 @@ async fn events_pull_point_receives_motion_and_dies_on_reboot() {
     .await
     .unwrap();
     let pulled = events::parse_pull_messages(&el).unwrap();
-    assert_eq!(pulled.messages.len(), 1);
-    let n = &pulled.messages[0];
+    // The subscription starts with the current state (Initialized, no motion), then the change.
+    assert_eq!(pulled.messages.len(), 2, "{:?}", pulled.messages);
+    let init = &pulled.messages[0];
+    assert_eq!(
+        init.property_operation,
+        Some(events::PropertyOperation::Initialized)
+    );
+    assert!(
+        init.data
+            .iter()
+            .any(|(k, v)| k == "IsMotion" && v == "false"),
+        "{init:?}"
+    );
+    let n = &pulled.messages[1];
+    assert_eq!(
+        n.property_operation,
+        Some(events::PropertyOperation::Changed)
+    );
     assert!(
         n.topic.ends_with("CellMotionDetector/Motion"),
         "{}",

@@ -148,6 +148,12 @@ impl MockCameraBuilder {
         self
     }
 
+    /// Where to send WS-Discovery Hello at start and Bye at shutdown (without multicast).
+    pub fn discovery_announce_to(mut self, to: std::net::SocketAddr) -> Self {
+        self.config.discovery_announce_to = Some(to);
+        self
+    }
+
     /// Loads a camera fixture folder and applies it.
     pub fn fixture(mut self, dir: impl AsRef<Path>) -> Result<Self> {
         let fx = Fixture::load(dir)?;
@@ -677,6 +683,9 @@ async fn start_responder(
         }
     };
     rc.legacy_only = config.discovery_legacy_only;
+    if let Some(to) = config.discovery_announce_to {
+        rc.announce_to = Some(to);
+    }
     rc.replay_probe_matches = config
         .fixture
         .as_ref()

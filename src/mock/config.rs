@@ -387,6 +387,9 @@ pub struct MockConfig {
     pub discovery_multicast: bool,
     /// Answer only the legacy WS-Discovery form (older Hikvision/Uniview/Dahua firmware).
     pub discovery_legacy_only: bool,
+    /// Where to send Hello at start and Bye at shutdown (the multicast group when joined;
+    /// any address, e.g. a test's loopback socket, otherwise).
+    pub discovery_announce_to: Option<std::net::SocketAddr>,
     /// User name and password; `None` = no authentication at all.
     pub credentials: Option<(String, String)>,
     /// Accepted schemes.
@@ -424,6 +427,7 @@ impl Default for MockConfig {
             discovery_port: Some(0),
             discovery_multicast: false,
             discovery_legacy_only: false,
+            discovery_announce_to: None,
             credentials: Some(("admin".into(), "admin".into())),
             auth: AuthScheme::ALL.to_vec(),
             clock_offset: 0,

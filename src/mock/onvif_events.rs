@@ -132,7 +132,17 @@ pub(crate) async fn handle(ctx: &Ctx<'_>, op: &str) -> Answer {
         ),
         "CreatePullPointSubscription" => {
             let life = lifetime(ctx.arg("InitialTerminationTime"), camera_now);
-            let id = lock(&s.onvif).subscribe(life, Instant::now());
+            // As cameras do, a new subscription starts with the current state of every
+            // property (`Initialized`), here the motion detector.
+            let id = {
+                let mut st = lock(&s.onvif);
+                let id = st.subscribe(life, Instant::now());
+                let initial = motion_message(s, st.motion, "Initialized");
+                if let Some(sub) = id.and_then(|id| st.subscriptions.get_mut(&id)) {
+                    sub.queue.push_back(initial);
+                }
+                id
+            };
             let Some(id) = id else {
                 return Answer::Fault(FaultSpec {
                     status: 500,

@@ -396,6 +396,28 @@ mod tests {
     }
 
     #[test]
+    fn billion_laughs_is_not_expanded() {
+        let mut doc = String::from("<?xml version=\"1.0\"?><!DOCTYPE lolz [<!ENTITY lol \"lol\">");
+        for i in 1..10 {
+            let prev = if i == 1 {
+                "lol".to_string()
+            } else {
+                format!("lol{}", i - 1)
+            };
+            doc.push_str(&format!(
+                "<!ENTITY lol{i} \"{}\">",
+                format!("&{prev};").repeat(10)
+            ));
+        }
+        doc.push_str("]><lolz>&lol9;</lolz>");
+        let root = parse(doc.as_bytes()).unwrap();
+        assert_eq!(
+            root.text, "&lol9;",
+            "the entity stays unexpanded (no 10^9 blow-up)"
+        );
+    }
+
+    #[test]
     fn serialises_back_with_namespaces() {
         let doc = br#"<a:Sub xmlns:a="urn:x" xmlns:b="urn:y" b:k="1&amp;2">id&lt;7</a:Sub>"#;
         let root = parse(doc).unwrap();

@@ -403,7 +403,16 @@ async fn identify(
                     identify_http(report, addr, opts, Some(tls)).await;
                 }
             }
-            None => {}
+            None => {
+                // Silence to HTTP over TLS: an RTSPS server that drops what is not RTSP (as
+                // some cameras on 322 do) answers OPTIONS on a second connection.
+                if let Some((stream, _)) = tls_connect(addr, tls, opts).await {
+                    let reply = exchange(stream, options_req.as_bytes(), opts.io_timeout).await;
+                    if let Some(h) = Head::parse(&reply).filter(|h| h.protocol == Proto::Rtsp) {
+                        set_rtsp(report, &h, &host, port, true);
+                    }
+                }
+            }
         }
         return;
     }
