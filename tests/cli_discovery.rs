@@ -167,3 +167,22 @@ async fn ports_rejects_a_bad_list() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.starts_with("error[invalid_input]: "), "{stderr}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_bad_command_line_is_invalid_input_with_exit_1() {
+    for args in [
+        &["info"][..],
+        &["ptz", "127.0.0.1:9", "move", "--pan", "fast"][..],
+        &["discover", "--interface", "not-an-address"][..],
+    ] {
+        let out = camlink(args).await;
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {out:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.starts_with("error[invalid_input]: "), "{stderr}");
+        assert!(out.stdout.is_empty());
+    }
+    // --help is not an error.
+    let out = camlink(&["ports", "--help"]).await;
+    assert_eq!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("--ports <LIST>"));
+}

@@ -71,7 +71,10 @@ enum Command {
 }
 
 fn main() {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => usage_error(e),
+    };
     init_tracing();
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -96,6 +99,24 @@ fn main() {
     if let Err(e) = result {
         fail(&e);
     }
+}
+
+/// `--help` and `--version` print and exit 0; a bad command line is an `invalid_input` error
+/// with exit code 1, like every other error.
+fn usage_error(e: clap::Error) -> ! {
+    use clap::error::ErrorKind as K;
+    if matches!(
+        e.kind(),
+        K::DisplayHelp | K::DisplayVersion | K::DisplayHelpOnMissingArgumentOrSubcommand
+    ) {
+        e.exit();
+    }
+    let text = e.to_string();
+    eprint!(
+        "error[invalid_input]: {}",
+        text.strip_prefix("error: ").unwrap_or(&text)
+    );
+    std::process::exit(1);
 }
 
 /// Logs to stderr, filtered by `RUST_LOG` (default: warnings).
