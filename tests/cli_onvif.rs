@@ -621,3 +621,48 @@ async fn quirky_cameras_from_fixtures() {
     assert_eq!(v["manufacturer"], "Replayed Vendor");
     assert_eq!(v["model"], "RP-100 & Co");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn password_from_another_environment_variable() {
+    let cam = camera(0).await;
+    let url = cam.device_service_url();
+    let out = tokio::time::timeout(
+        Duration::from_secs(60),
+        tokio::process::Command::new(env!("CARGO_BIN_EXE_camlink"))
+            .args([
+                "--json",
+                "info",
+                &url,
+                "-u",
+                "admin",
+                "--password-env",
+                "SITE_7_CAM_PW",
+            ])
+            .env_remove("CAMLINK_PASSWORD")
+            .env("SITE_7_CAM_PW", PASSWORD)
+            .kill_on_drop(true)
+            .output(),
+    )
+    .await
+    .expect("finished")
+    .unwrap();
+    let v = json_of(&out);
+    assert_eq!(v["model"], cam.config().identity.model.as_str());
+    // Without it, the camera refuses: the variable really is where the password came from.
+    let out = camlink_with(
+        &[
+            "--json",
+            "info",
+            &url,
+            "-u",
+            "admin",
+            "--password-env",
+            "SITE_7_CAM_PW",
+        ],
+        Some(PASSWORD),
+        Duration::from_secs(60),
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("error[unauthorized]"));
+}
