@@ -4,7 +4,7 @@
 mod cli_support;
 
 use camlink::mock::MockCamera;
-use cli_support::{PASSWORD, camlink, closed_port, json_of};
+use cli_support::{PASSWORD, assert_keys, camlink, closed_port, json_of};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn discover_with_a_unicast_target_finds_the_mock() {
@@ -28,6 +28,7 @@ async fn discover_with_a_unicast_target_finds_the_mock() {
     let found = v.as_array().expect("an array");
     assert_eq!(found.len(), 1, "{v}");
     let d = &found[0];
+    assert_keys(d, &["endpoint", "xaddrs", "scopes", "name", "hardware"]);
     assert!(
         d["endpoint"].as_str().unwrap().starts_with("urn:uuid:"),
         "{d}"
@@ -108,6 +109,9 @@ async fn ports_identifies_onvif_rtsp_https_and_closed() {
     assert!(started.elapsed() < std::time::Duration::from_secs(30));
     let ports = v.as_array().expect("an array");
     assert_eq!(ports.len(), 5, "{v}");
+    for p in ports {
+        assert_keys(p, &["port", "open", "service", "url"]);
+    }
     let get = |port: u16| {
         ports
             .iter()
@@ -144,10 +148,10 @@ async fn ports_identifies_onvif_rtsp_https_and_closed() {
             .starts_with(&format!("rtsp://127.0.0.1:{}", p.rtsp)),
         "{rtsp}"
     );
-    // RTSPS: open, over TLS, with the camera's certificate. (The probe's HTTP request over TLS
-    // gets no RTSP answer from the mock, so the service shows as `https`, not `rtsp`.)
+    // RTSPS: RTSP over TLS, with the camera's certificate.
     let rtsps_r = get(rtsps);
     assert_eq!(rtsps_r["open"], true);
+    assert_eq!(rtsps_r["service"], "rtsp", "{rtsps_r}");
     assert_eq!(rtsps_r["tls"], true);
     assert_eq!(rtsps_r["tls_sha256"], cam.https_fingerprint().unwrap());
     let c = get(closed);
@@ -162,4 +166,23 @@ async fn ports_rejects_a_bad_list() {
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.starts_with("error[invalid_input]: "), "{stderr}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_bad_command_line_is_invalid_input_with_exit_1() {
+    for args in [
+        &["info"][..],
+        &["ptz", "127.0.0.1:9", "move", "--pan", "fast"][..],
+        &["discover", "--interface", "not-an-address"][..],
+    ] {
+        let out = camlink(args).await;
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {out:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.starts_with("error[invalid_input]: "), "{stderr}");
+        assert!(out.stdout.is_empty());
+    }
+    // --help is not an error.
+    let out = camlink(&["ports", "--help"]).await;
+    assert_eq!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("--ports <LIST>"));
 }

@@ -1,6 +1,21 @@
 //! The `camlink` command-line tool (feature `cli`): find cameras, check their credentials and
 //! ports, see their streams, and run mock cameras.
 //!
+//! ```text
+//! camlink discover [--timeout S] [--interface ADDR] [--port P] [--target HOST[:PORT]]
+//! camlink ports HOST [--ports 80,443,554,8000-8010]
+//! camlink info DEVICE --user admin            # password from $CAMLINK_PASSWORD
+//! camlink profiles DEVICE --user admin [--rtsp-port P]
+//! camlink snapshot DEVICE --user admin [--profile TOKEN] -o picture.jpg
+//! camlink ptz DEVICE --user admin [--profile TOKEN] status | move --pan X --tilt Y --zoom Z
+//!     [--duration S] | stop | presets | goto PRESET | home
+//! camlink events DEVICE --user admin [--duration S]
+//! camlink mock [--fixture DIR] ...
+//! ```
+//!
+//! `DEVICE` is `host`, `host:port` or a device service URL. `--json` (anywhere on the line)
+//! prints machine-readable JSON on stdout. Passwords come from an environment variable
+//! (`--password-env VAR`, default `CAMLINK_PASSWORD`) or the URL, and are never printed.
 //! Errors go to stderr with their kind (`error[unauthorized]: ...`) and exit code 1.
 
 use clap::{Parser, Subcommand};
@@ -62,7 +77,10 @@ enum Command {
 }
 
 fn main() {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => usage_error(e),
+    };
     init_tracing();
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -89,6 +107,24 @@ fn main() {
     if let Err(e) = result {
         fail(&e);
     }
+}
+
+/// `--help` and `--version` print and exit 0; a bad command line is an `invalid_input` error
+/// with exit code 1, like every other error.
+fn usage_error(e: clap::Error) -> ! {
+    use clap::error::ErrorKind as K;
+    if matches!(
+        e.kind(),
+        K::DisplayHelp | K::DisplayVersion | K::DisplayHelpOnMissingArgumentOrSubcommand
+    ) {
+        e.exit();
+    }
+    let text = e.to_string();
+    eprint!(
+        "error[invalid_input]: {}",
+        text.strip_prefix("error: ").unwrap_or(&text)
+    );
+    std::process::exit(1);
 }
 
 /// Logs to stderr, filtered by `RUST_LOG` (default: warnings).

@@ -56,3 +56,13 @@ pub fn closed_port() -> u16 {
     let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a free port");
     l.local_addr().expect("local addr").port()
 }
+
+/// Asserts that `v` is an object with every key of the issue-8 contract (extra keys are fine).
+pub fn assert_keys(v: &serde_json::Value, keys: &[&str]) {
+    let obj = v
+        .as_object()
+        .unwrap_or_else(|| panic!("not an object: {v}"));
+    for k in keys {
+        assert!(obj.contains_key(*k), "key {k:?} missing from {v}");
+    }
+}

@@ -39,6 +39,10 @@ pub struct DeviceArgs {
     /// HTTPS: accept any certificate (lab use only: the connection can be intercepted).
     #[arg(long)]
     pub insecure: bool,
+    /// Port forwarding: the port to put in stream URIs (the camera reports its own RTSP port,
+    /// 554, which may not be the one forwarded to it).
+    #[arg(long, value_name = "P")]
+    pub rtsp_port: Option<u16>,
 }
 
 /// A duration in seconds from the command line, checked: finite, positive, at most `max`.
@@ -128,6 +132,7 @@ impl DeviceArgs {
             credentials,
             timeout: seconds(self.timeout, "--timeout", MAX_REQUEST_TIMEOUT)?,
             tls,
+            rtsp_port: self.rtsp_port,
             ..OnvifOptions::default()
         };
         Ok((address, options))
@@ -194,6 +199,17 @@ mod tests {
         assert_eq!((a.as_str(), c), ("10.0.0.5", None));
         let e = split_credentials("http://admin:topsecret@[zz/").unwrap_err();
         assert!(!e.to_string().contains("topsecret"), "{e}");
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn a_password_in_a_bad_address_is_never_shown(host in ".{0,24}") {
+            let device = format!("http://admin:Zq9-secret-Zq9@{host}");
+            match split_credentials(&device) {
+                Ok((address, _)) => proptest::prop_assert!(!address.contains("Zq9-secret-Zq9")),
+                Err(e) => proptest::prop_assert!(!e.to_string().contains("Zq9-secret-Zq9")),
+            }
+        }
     }
 
     #[test]

@@ -24,6 +24,9 @@ pub struct EventsArgs {
     /// How long to listen, in seconds.
     #[arg(long, value_name = "S", default_value_t = 30.0)]
     duration: f64,
+    /// Stop after this many events (default: listen for the whole duration).
+    #[arg(long, value_name = "N")]
+    count: Option<u64>,
 }
 
 fn items(list: &[(String, String)]) -> Value {
@@ -94,7 +97,7 @@ pub async fn run(args: EventsArgs, json: bool) -> Result<()> {
     // Ctrl-C ends the listening early, like the end of the duration: we still unsubscribe.
     let interrupted = tokio::signal::ctrl_c();
     tokio::pin!(interrupted);
-    loop {
+    while args.count.is_none_or(|max| count < max) {
         let next = tokio::select! {
             n = tokio::time::timeout_at(deadline, stream.next()) => n,
             _ = &mut interrupted => break,

@@ -1,6 +1,7 @@
 //! `camlink info DEVICE`: who the camera is, its clock offset and its services.
 
 use camlink::onvif::device::{self, Service};
+use camlink::onvif::policy::{RewritePolicy, Target, UriKind, rewrite_uri};
 use camlink::{ErrorKind, Result};
 use serde_json::json;
 
@@ -30,7 +31,23 @@ pub async fn run(args: InfoArgs, json: bool) -> Result<()> {
             from_capabilities(&camera.capabilities().await?)
         }
     };
+    // The ports the camera believes it serves on (behind port forwarding they differ from the
+    // ones reached from here); optional: many cameras refuse it to non-admin users.
+    let protocols = match camera.network_protocols().await {
+        Ok(p) => Some(p),
+        Err(e) => {
+            tracing::debug!("GetNetworkProtocols failed: {e}");
+            None
+        }
+    };
     let version = |s: &Service| s.version.map(|(major, minor)| format!("{major}.{minor}"));
+    // Point the XAddrs at the address connected to, as the client does for its own calls (a
+    // camera behind NAT reports its internal address); the reported one is kept beside it.
+    let target = Target::of(camera.device_url());
+    let usable = |x: &str| match &target {
+        Some(t) => rewrite_uri(x, UriKind::Http, t, RewritePolicy::HostAndPort, None),
+        None => x.to_string(),
+    };
     if json {
         print_json(&json!({
             "manufacturer": info.manufacturer,
@@ -41,9 +58,15 @@ pub async fn run(args: InfoArgs, json: bool) -> Result<()> {
             "clock_offset_seconds": offset,
             "camera_time": camlink::datetime::format_utc(camera.camera_now()),
             "device_url": camera.device_url().as_str(),
+            "network_protocols": protocols.as_ref().map(|list| list.iter().map(|p| json!({
+                "name": p.name,
+                "enabled": p.enabled,
+                "ports": p.ports,
+            })).collect::<Vec<_>>()),
             "services": services.iter().map(|s| json!({
                 "namespace": s.namespace,
-                "xaddr": s.xaddr,
+                "xaddr": usable(&s.xaddr),
+                "reported_xaddr": s.xaddr,
                 "version": version(s),
             })).collect::<Vec<_>>(),
         }));
@@ -59,13 +82,29 @@ pub async fn run(args: InfoArgs, json: bool) -> Result<()> {
         camlink::datetime::format_utc(camera.camera_now()),
         describe_offset(offset)
     );
+    if let Some(list) = &protocols {
+        let text: Vec<String> = list
+            .iter()
+            .filter(|p| p.enabled)
+            .map(|p| {
+                let ports: Vec<String> = p.ports.iter().map(u16::to_string).collect();
+                format!("{} {}", p.name, ports.join(","))
+            })
+            .collect();
+        println!("  camera ports: {}", text.join(", "));
+    }
     println!("  services:");
     for s in &services {
+        let x = usable(&s.xaddr);
+        let reported = if x == s.xaddr {
+            String::new()
+        } else {
+            format!(" (reported as {})", s.xaddr)
+        };
         println!(
-            "    {:<6} {:<45} {}",
+            "    {:<6} {:<45} {x}{reported}",
             version(s).unwrap_or_else(|| "-".into()),
             s.namespace,
-            s.xaddr
         );
     }
     Ok(())

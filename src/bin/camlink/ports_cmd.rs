@@ -180,4 +180,15 @@ mod tests {
         assert!(parse_port_list(",").is_err());
         assert!(parse_port_list("1-65535").is_err(), "capped");
     }
+
+    proptest::proptest! {
+        #[test]
+        fn any_port_list_is_parsed_or_refused_without_panic(list in ".{0,64}") {
+            if let Ok(ports) = parse_port_list(&list) {
+                proptest::prop_assert!(!ports.is_empty());
+                proptest::prop_assert!(ports.len() <= super::MAX_PORTS);
+                proptest::prop_assert!(!ports.contains(&0));
+            }
+        }
+    }
 }
