@@ -141,10 +141,12 @@ fn init_tracing() {
 /// should any have slipped into the message).
 fn fail(e: &camlink::Error) -> ! {
     let message = e.to_string();
-    eprintln!(
-        "error[{}]: {}",
-        e.kind().name(),
-        camlink::redact::redact_text(&message)
-    );
+    // `error[timeout]: timeout: ...` says it twice; keep kinds whose text adds something
+    // (`error[http_status]: HTTP status 404: ...`).
+    let name = e.kind().name();
+    let message = message
+        .strip_prefix(&format!("{name}: "))
+        .unwrap_or(&message);
+    eprintln!("error[{name}]: {}", camlink::redact::redact_text(message));
     std::process::exit(1);
 }
