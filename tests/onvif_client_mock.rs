@@ -228,3 +228,66 @@ async fn https_with_a_pinned_certificate() {
     };
     assert_eq!(err.kind(), &ErrorKind::TlsCertificate, "{err}");
 }
+
+#[tokio::test]
+async fn event_stream_survives_a_cancelled_pull_and_works_as_a_stream() {
+    use futures_core::Stream;
+    let cam = MockCamera::builder()
+        .credentials("admin", "ev")
+        .start()
+        .await
+        .unwrap();
+    let client = OnvifClient::connect(&cam.device_service_url(), opts("admin", "ev"))
+        .await
+        .unwrap();
+    let mut events = client.subscribe().with_wait(Duration::from_secs(2));
+    // The first item is the Initialized state.
+    let first = tokio::time::timeout(Duration::from_secs(5), events.next())
+        .await
+        .unwrap();
+    assert!(first.unwrap().is_ok());
+    let address = events.subscription().expect("subscribed").address.clone();
+    // A pull cancelled halfway (nothing happens for 300 ms) keeps the subscription.
+    assert!(
+        tokio::time::timeout(Duration::from_millis(300), events.next())
+            .await
+            .is_err()
+    );
+    assert_eq!(
+        events.subscription().map(|s| s.address.clone()),
+        Some(address.clone())
+    );
+    // The camera still answers the abandoned pull when its wait ends; an event it handed to
+    // that pull would be lost, so trigger after it.
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    cam.trigger_motion(true);
+    let n = tokio::time::timeout(Duration::from_secs(5), events.next())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert!(
+        n.data.iter().any(|(k, v)| k == "IsMotion" && v == "true"),
+        "{n:?}"
+    );
+    assert_eq!(
+        events.subscription().map(|s| s.address.clone()),
+        Some(address)
+    );
+
+    // The same as a futures Stream.
+    let mut stream = Box::pin(events.into_stream());
+    cam.trigger_motion(false);
+    let n = tokio::time::timeout(
+        Duration::from_secs(5),
+        std::future::poll_fn(|cx| stream.as_mut().poll_next(cx)),
+    )
+    .await
+    .unwrap()
+    .unwrap()
+    .unwrap();
+    assert!(
+        n.data.iter().any(|(k, v)| k == "IsMotion" && v == "false"),
+        "{n:?}"
+    );
+}

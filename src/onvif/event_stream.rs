@@ -62,48 +62,105 @@ impl EventStream {
     /// service) or after [`MAX_EVENT_FAILURES`] failures in a row; the stream can be polled
     /// again after an error.
     pub async fn next(&mut self) -> Option<Result<Notification>> {
+        // Cancel-safe: the subscription stays in `self.sub` while a request is in flight, so a
+        // `next()` dropped mid-pull (a `select!`, a timeout) leaves it usable, and `close()`
+        // can still unsubscribe. (Notifications the camera hands to the abandoned pull are lost:
+        // the camera cannot tell.)
         loop {
             if let Some(n) = self.pending.pop_front() {
                 return Some(Ok(n));
             }
-            let sub = match self.sub.take() {
-                Some(s) => s,
-                None => match self.client.create_pull_point(self.lifetime).await {
-                    Ok(s) => s,
+            if self.sub.is_none() {
+                match self.client.create_pull_point(self.lifetime).await {
+                    Ok(s) => self.sub = Some(s),
                     Err(e) => match self.failed(e).await {
                         Some(e) => return Some(Err(e)),
                         None => continue,
                     },
-                },
+                }
+            }
+            let Some(current) = self.sub.clone() else {
+                continue;
             };
-            let sub = match self.renew_if_due(sub).await {
-                Some(s) => s,
-                None => continue,
+            match self.renew_if_due(current).await {
+                Some(s) => self.sub = Some(s),
+                None => {
+                    self.sub = None;
+                    continue;
+                }
+            }
+            let Some(sub) = self.sub.clone() else {
+                continue;
             };
             let started = tokio::time::Instant::now();
             match self.client.pull_messages(&sub, self.wait, 100).await {
                 Ok(m) => {
                     self.failures = 0;
-                    if m.messages.is_empty() {
+                    if let (Some(t), Some(s)) = (m.termination_time, self.sub.as_mut()) {
+                        s.termination_time = Some(t);
+                    }
+                    self.pending.extend(m.messages);
+                    if self.pending.is_empty() {
                         // A camera that answers an empty pull at once (ignoring Timeout) must not
                         // be polled in a tight loop.
                         let floor = (self.wait / 2).min(MIN_EMPTY_PULL_INTERVAL);
                         tokio::time::sleep_until(started + floor).await;
                     }
-                    let mut sub = sub;
-                    if m.termination_time.is_some() {
-                        sub.termination_time = m.termination_time;
-                    }
-                    self.sub = Some(sub);
-                    self.pending.extend(m.messages);
                 }
                 Err(e) => {
                     tracing::info!("pull point failed ({e}); subscribing again");
+                    self.sub = None;
                     if let Some(e) = self.failed(e).await {
                         return Some(Err(e));
                     }
                 }
             }
+        }
+    }
+
+    /// The notifications as a [`futures_core::Stream`] (one boxed future per notification).
+    pub fn into_stream(self) -> impl futures_core::Stream<Item = Result<Notification>> + Send {
+        type Pending = std::pin::Pin<
+            Box<
+                dyn std::future::Future<Output = (Option<Result<Notification>>, EventStream)>
+                    + Send,
+            >,
+        >;
+        struct S {
+            idle: Option<EventStream>,
+            busy: Option<Pending>,
+        }
+        impl futures_core::Stream for S {
+            type Item = Result<Notification>;
+            fn poll_next(
+                mut self: std::pin::Pin<&mut Self>,
+                cx: &mut std::task::Context<'_>,
+            ) -> std::task::Poll<Option<Self::Item>> {
+                if self.busy.is_none() {
+                    let Some(mut es) = self.idle.take() else {
+                        return std::task::Poll::Ready(None);
+                    };
+                    self.busy = Some(Box::pin(async move {
+                        let n = es.next().await;
+                        (n, es)
+                    }));
+                }
+                let Some(fut) = self.busy.as_mut() else {
+                    return std::task::Poll::Ready(None);
+                };
+                match fut.as_mut().poll(cx) {
+                    std::task::Poll::Pending => std::task::Poll::Pending,
+                    std::task::Poll::Ready((item, es)) => {
+                        self.busy = None;
+                        self.idle = Some(es);
+                        std::task::Poll::Ready(item)
+                    }
+                }
+            }
+        }
+        S {
+            idle: Some(self),
+            busy: None,
         }
     }
 
