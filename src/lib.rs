@@ -26,6 +26,48 @@
 //! # Ok::<(), camlink::Error>(())
 //! ```
 //!
+//! ## A VMS in a few lines
+//!
+//! ```no_run
+//! # async fn demo() -> camlink::Result<()> {
+//! use camlink::auth::Credentials;
+//! use camlink::onvif::client::{OnvifClient, OnvifOptions};
+//! use camlink::onvif::media::StreamTransport;
+//! use camlink::rtsp::client::{Item, Session, SessionOptions};
+//!
+//! let creds = Credentials::new("admin", "secret");
+//! // Control: ONVIF over HTTP (clock skew corrected, digest or UsernameToken as the camera wants).
+//! let camera = OnvifClient::connect(
+//!     "192.0.2.10",
+//!     OnvifOptions { credentials: Some(creds.clone()), ..OnvifOptions::default() },
+//! )
+//! .await?;
+//! let profile = &camera.profiles().await?[0];
+//! let uri = camera.stream_uri(&profile.token, StreamTransport::RtspTcp).await?.uri;
+//! // Media: RTSP, frames out.
+//! let mut session = Session::describe(&uri, SessionOptions::new().credentials(creds)).await?;
+//! session.setup_all().await?;
+//! session.play().await?;
+//! while let Some(item) = session.next().await {
+//!     if let Item::Video(f) = item? {
+//!         println!("{} bytes, key frame: {}", f.frame.payload.len(), f.frame.keyframe);
+//!     }
+//! }
+//! # Ok(()) }
+//! ```
+//!
+//! ## Modules
+//!
+//! - [`onvif`]: the ONVIF client (device, media, media2, PTZ, events, imaging) and its pure SOAP
+//!   core.
+//! - [`rtsp`]: RTSP framing, headers, SDP, the pure session core and the async client
+//!   ([`rtsp::client::Session`], [`rtsp::client::Supervisor`]).
+//! - [`rtp`] and [`codec`]: RTP/RTCP, loss and reordering, depacketizers and packetizers for H.264,
+//!   H.265, AAC, G.711, MJPEG and ONVIF metadata.
+//! - [`discovery`]: WS-Discovery, mDNS and the camera port probe.
+//! - [`auth`]: Digest, Basic and WS-UsernameToken, client and server side.
+//! - `mock` (feature `mock`): mock cameras for integration tests.
+//!
 //! ## Ports
 //!
 //! | what | default | where to change it |
