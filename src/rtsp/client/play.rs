@@ -59,11 +59,16 @@ impl Session {
         while let Some((ch, payload)) = self.early.pop_front() {
             self.on_interleaved(ch, payload, now);
         }
-        if self.early_dropped > 0 {
-            self.pending.push_back(Item::Loss {
-                stream: self.rx.first().map_or(0, |r| r.index),
-                packets: std::mem::take(&mut self.early_dropped),
-            });
+        for (k, n) in std::mem::take(&mut self.early_dropped)
+            .into_iter()
+            .enumerate()
+        {
+            if let (true, Some(r)) = (n > 0, self.rx.get(k)) {
+                self.pending.push_back(Item::Loss {
+                    stream: r.index,
+                    packets: n,
+                });
+            }
         }
         // Everything already framed.
         loop {
