@@ -99,3 +99,21 @@ pub use options::{
 pub use session::{BACKCHANNEL_REQUIRE, MAX_EARLY_PACKETS, Session};
 pub use stream::{StreamInfo, depacketizer_for};
 pub use supervisor::{Event, Health, Supervisor, SupervisorOptions};
+
+/// The time the session logic runs on: tokio's clock (so that a paused test clock applies), as
+/// a `std::time::Instant` for the pure cores.
+fn now() -> std::time::Instant {
+    tokio::time::Instant::now().into_std()
+}
+
+#[cfg(test)]
+mod tests {
+    fn assert_send<T: Send>() {}
+
+    #[test]
+    fn sessions_and_supervisors_can_move_to_tasks() {
+        assert_send::<super::Session>();
+        assert_send::<super::Supervisor>();
+        assert_send::<super::Item>();
+    }
+}

@@ -54,7 +54,7 @@ impl Session {
         {
             c.flush(limit).await?;
         }
-        let now = Instant::now();
+        let now = super::now();
         // Interleaved packets that came in while a response was awaited.
         while let Some((ch, payload)) = self.early.pop_front() {
             self.on_interleaved(ch, payload, now);
@@ -182,7 +182,7 @@ impl Session {
             self.keepalive_cseq = None;
             let peer = self.peer();
             self.core
-                .on_keepalive_response(r, Instant::now())
+                .on_keepalive_response(r, super::now())
                 .map_err(|e| e.with_peer(peer))?;
         } else {
             tracing::debug!(cseq = ?c, status = r.status, "unexpected response ignored");

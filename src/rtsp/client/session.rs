@@ -101,7 +101,7 @@ impl Session {
                 .with_user_agent(opts.user_agent.clone())
                 .with_require(opts.backchannel.then(|| BACKCHANNEL_REQUIRE.to_owned()))
                 .with_keepalive(opts.keepalive);
-            let now = Instant::now();
+            let now = super::now();
             let mut s = Session {
                 aggregate: url.clone(),
                 url: url.clone(),
@@ -499,7 +499,7 @@ impl Session {
         })
         .await?;
         self.state = State::Playing;
-        let now = Instant::now();
+        let now = super::now();
         self.last_data = now;
         self.got_data = false;
         self.next_rr = now + self.opts.receiver_report_interval;
@@ -533,7 +533,7 @@ impl Session {
             let peer = self.peer();
             match self
                 .core
-                .on_response(&method, &resp, Instant::now())
+                .on_response(&method, &resp, super::now())
                 .map_err(|e| e.with_peer(&peer))?
             {
                 Next::Resend => continue,
