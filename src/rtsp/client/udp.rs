@@ -126,7 +126,6 @@ impl UdpStream {
     }
 
     /// Binds the group's ports from a multicast `Transport` answer and joins the group.
-    /// (Not covered by the test suite: it needs a multicast-capable interface.)
     pub(crate) fn join_multicast(t: &Transport, local: IpAddr, rcvbuf: usize) -> Result<UdpStream> {
         if t.delivery != Some(Delivery::Multicast) {
             return Err(Error::new(
