@@ -172,8 +172,9 @@ fn steady_state_allocations_are_per_frame_not_per_packet() {
         let rate = 1000.0 * packets_per_frame / (t1 - t0).as_secs_f64();
         eprintln!(
             "steady state: {per_frame:.2} allocations per frame ({packets_per_frame:.1} packets per frame), \
-             {rate:.0} packets/s, {} MB of frames (debug build)",
-            bytes / 1_000_000
+             {rate:.0} packets/s, {} MB of frames ({} build)",
+            bytes / 1_000_000,
+            if cfg!(debug_assertions) { "debug" } else { "release" }
         );
         assert!(packets_per_frame > 10.0);
         // At most the frame's own buffer (the depacketizer mostly reuses one); never one per

@@ -51,6 +51,8 @@ struct Script {
     server_request: bool,
     /// Answer DESCRIBE with an endless header line.
     endless_head: bool,
+    /// Interleaved packets sent before the PLAY answer.
+    early_packets: usize,
     /// Bytes sent after the PLAY answer (instead of the PCMU packets).
     garbage: Option<Vec<u8>>,
     /// UDP SETUP answers with the ports of this UDP socket pair (datagrams are logged).
@@ -221,6 +223,16 @@ async fn serve(mut s: TcpStream, script: Script, log: Arc<Mutex<Log>>) {
             }
             _ => b.build().unwrap(),
         };
+        if req.method == Method::Play && script.early_packets > 0 {
+            let n = script.early_packets;
+            let mut out = bytes::BytesMut::new();
+            for p in pcmu_packets(n, 100u16.wrapping_sub(n as u16)) {
+                write_data(&mut out, channel, &p).unwrap();
+            }
+            if s.write_all(&out).await.is_err() {
+                return;
+            }
+        }
         if s.write_all(&resp.to_bytes()).await.is_err() {
             return;
         }
@@ -643,4 +655,33 @@ mod never_panics {
             run(garbage);
         }
     }
+}
+
+#[tokio::test]
+async fn packets_before_the_play_answer_are_kept_up_to_a_bound() {
+    let n = camlink::rtsp::client::MAX_EARLY_PACKETS + 100;
+    let srv = start(Script {
+        early_packets: n,
+        ..Script::default()
+    })
+    .await;
+    let mut s = Session::open(&srv.url, SessionOptions::new())
+        .await
+        .unwrap();
+    let (mut audio, mut loss) = (0, 0);
+    tokio::time::timeout(Duration::from_secs(10), async {
+        while audio < camlink::rtsp::client::MAX_EARLY_PACKETS + 20 {
+            match s.next().await.unwrap().unwrap() {
+                Item::Audio(_) => audio += 1,
+                Item::Loss { stream, packets } => {
+                    assert_eq!(stream, 0);
+                    loss += packets;
+                }
+                _ => {}
+            }
+        }
+    })
+    .await
+    .unwrap();
+    assert_eq!(loss, 100);
 }

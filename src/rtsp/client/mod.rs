@@ -43,8 +43,9 @@
 //!   [`SessionOptions::udp_ports`] or anywhere free; a first RTP header and an empty receiver
 //!   report go to the server's ports to open NATs; datagrams from another address than the
 //!   server's (or the `source=` it names) are dropped; a reorder buffer per stream.
-//! - [`TransportMode::Multicast`]: joins the group of the server's `Transport` answer. **Not
-//!   covered by tests** (the mock camera serves no multicast).
+//! - [`TransportMode::Multicast`]: joins the group of the server's `Transport` answer (IPv4
+//!   tested in a private network namespace against an in-test server; the mock camera serves
+//!   no multicast; IPv6 groups untested).
 //! - [`TransportMode::Auto`]: UDP first; TCP when the server refuses UDP (461 or 400), and, in
 //!   [`Session::play`], when no packet arrives within [`Timeouts::first_packet`] (the UDP
 //!   session is torn down and the streams set up again over TCP on the same connection).
@@ -99,3 +100,21 @@ pub use options::{
 pub use session::{BACKCHANNEL_REQUIRE, MAX_EARLY_PACKETS, Session};
 pub use stream::{StreamInfo, depacketizer_for};
 pub use supervisor::{Event, Health, Supervisor, SupervisorOptions};
+
+/// The time the session logic runs on: tokio's clock (so that a paused test clock applies), as
+/// a `std::time::Instant` for the pure cores.
+fn now() -> std::time::Instant {
+    tokio::time::Instant::now().into_std()
+}
+
+#[cfg(test)]
+mod tests {
+    fn assert_send<T: Send>() {}
+
+    #[test]
+    fn sessions_and_supervisors_can_move_to_tasks() {
+        assert_send::<super::Session>();
+        assert_send::<super::Supervisor>();
+        assert_send::<super::Item>();
+    }
+}

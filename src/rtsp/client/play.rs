@@ -54,16 +54,21 @@ impl Session {
         {
             c.flush(limit).await?;
         }
-        let now = Instant::now();
+        let now = super::now();
         // Interleaved packets that came in while a response was awaited.
         while let Some((ch, payload)) = self.early.pop_front() {
             self.on_interleaved(ch, payload, now);
         }
-        if self.early_dropped > 0 {
-            self.pending.push_back(Item::Loss {
-                stream: self.rx.first().map_or(0, |r| r.index),
-                packets: std::mem::take(&mut self.early_dropped),
-            });
+        for (k, n) in std::mem::take(&mut self.early_dropped)
+            .into_iter()
+            .enumerate()
+        {
+            if let (true, Some(r)) = (n > 0, self.rx.get(k)) {
+                self.pending.push_back(Item::Loss {
+                    stream: r.index,
+                    packets: n,
+                });
+            }
         }
         // Everything already framed.
         loop {
@@ -177,7 +182,7 @@ impl Session {
             self.keepalive_cseq = None;
             let peer = self.peer();
             self.core
-                .on_keepalive_response(r, Instant::now())
+                .on_keepalive_response(r, super::now())
                 .map_err(|e| e.with_peer(peer))?;
         } else {
             tracing::debug!(cseq = ?c, status = r.status, "unexpected response ignored");

@@ -58,7 +58,8 @@ pub struct Session {
     pub(super) transport: Option<LowerTransport>,
     pub(super) udp: Option<UdpMedia>,
     pub(super) early: VecDeque<(u8, Bytes)>,
-    pub(super) early_dropped: u64,
+    /// Early packets dropped, per stream set up (index into `rx`).
+    pub(super) early_dropped: Vec<u64>,
     pub(super) pending: VecDeque<Item>,
     pub(super) state: State,
     pub(super) keepalive_cseq: Option<u32>,
@@ -100,7 +101,7 @@ impl Session {
                 .with_user_agent(opts.user_agent.clone())
                 .with_require(opts.backchannel.then(|| BACKCHANNEL_REQUIRE.to_owned()))
                 .with_keepalive(opts.keepalive);
-            let now = Instant::now();
+            let now = super::now();
             let mut s = Session {
                 aggregate: url.clone(),
                 url: url.clone(),
@@ -114,7 +115,7 @@ impl Session {
                 transport: None,
                 udp: None,
                 early: VecDeque::new(),
-                early_dropped: 0,
+                early_dropped: Vec::new(),
                 pending: VecDeque::new(),
                 state: State::Described,
                 keepalive_cseq: None,
@@ -498,7 +499,7 @@ impl Session {
         })
         .await?;
         self.state = State::Playing;
-        let now = Instant::now();
+        let now = super::now();
         self.last_data = now;
         self.got_data = false;
         self.next_rr = now + self.opts.receiver_report_interval;
@@ -532,7 +533,7 @@ impl Session {
             let peer = self.peer();
             match self
                 .core
-                .on_response(&method, &resp, Instant::now())
+                .on_response(&method, &resp, super::now())
                 .map_err(|e| e.with_peer(&peer))?
             {
                 Next::Resend => continue,
@@ -576,8 +577,17 @@ impl Session {
                 }
                 Some(Framed::Data { channel, payload }) => {
                     if self.early.len() >= MAX_EARLY_PACKETS {
-                        self.early.pop_front();
-                        self.early_dropped += 1;
+                        let dropped = self.early.pop_front().map(|e| e.0);
+                        if let Some(Some(Route::Rtp(k))) =
+                            dropped.and_then(|c| self.channels.get(usize::from(c)).copied())
+                        {
+                            if self.early_dropped.len() <= k {
+                                self.early_dropped.resize(k + 1, 0);
+                            }
+                            if let Some(n) = self.early_dropped.get_mut(k) {
+                                *n += 1;
+                            }
+                        }
                     }
                     self.early.push_back((channel, payload));
                 }

@@ -43,7 +43,8 @@ pub struct StreamInfo {
 }
 
 impl StreamInfo {
-    pub(crate) fn from_media(index: usize, media: &Media, base: &Url) -> Result<StreamInfo> {
+    /// The stream at position `index` of an SDP, with its control URL resolved against `base`.
+    pub fn from_media(index: usize, media: &Media, base: &Url) -> Result<StreamInfo> {
         let codec = media.codec();
         let kind = match (&media.media_type, &codec) {
             (_, Codec::OnvifMetadata) => MediaKind::Metadata,

@@ -51,10 +51,16 @@ fn udp_socket(
         s.set_reuse_address(true)?;
     }
     s.bind(&addr.into())?;
-    if rcvbuf > 0
-        && let Err(e) = s.set_recv_buffer_size(rcvbuf)
-    {
-        tracing::debug!(error = %e, "SO_RCVBUF not set");
+    if rcvbuf > 0 {
+        if let Err(e) = s.set_recv_buffer_size(rcvbuf) {
+            tracing::debug!(error = %e, "SO_RCVBUF not set");
+        }
+        // Linux caps the value at net.core.rmem_max (and reports twice what it keeps).
+        tracing::debug!(
+            asked = rcvbuf,
+            got = s.recv_buffer_size().unwrap_or(0),
+            "UDP receive buffer"
+        );
     }
     s.set_nonblocking(true)?;
     Ok(s.into())
@@ -120,7 +126,6 @@ impl UdpStream {
     }
 
     /// Binds the group's ports from a multicast `Transport` answer and joins the group.
-    /// (Not covered by the test suite: it needs a multicast-capable interface.)
     pub(crate) fn join_multicast(t: &Transport, local: IpAddr, rcvbuf: usize) -> Result<UdpStream> {
         if t.delivery != Some(Delivery::Multicast) {
             return Err(Error::new(
