@@ -236,7 +236,8 @@ pub(crate) async fn send_media(
     let mut held: Option<(usize, Bytes)> = None; // a packet held back to reorder
     let mut out = Vec::with_capacity(64);
     loop {
-        if *stop.borrow() {
+        // Stopped, or the session is gone (its connection dropped, e.g. by a reboot).
+        if *stop.borrow() || stop.has_changed().is_err() {
             return;
         }
         // The track whose next frame is due first.
