@@ -17,6 +17,31 @@ fn fixture(name: &str) -> String {
     format!("{}/fixtures/cameras/{name}", env!("CARGO_MANIFEST_DIR"))
 }
 
+/// A mock camera made from a fixture folder, and a client connected to it as admin/admin.
+async fn fixture_camera(name: &str, mut o: OnvifOptions) -> (MockCamera, OnvifClient) {
+    let cam = MockCamera::builder()
+        .fixture(fixture(name))
+        .unwrap()
+        .start()
+        .await
+        .unwrap();
+    if o.rtsp_port == Some(0) {
+        o.rtsp_port = Some(cam.ports().rtsp);
+    }
+    let client = OnvifClient::connect(&cam.device_service_url(), o)
+        .await
+        .unwrap();
+    (cam, client)
+}
+
+/// The error of connecting and reading the device information (whichever step fails).
+async fn first_error(url: &str, o: OnvifOptions) -> camlink::Error {
+    match OnvifClient::connect(url, o).await {
+        Ok(c) => c.device_information().await.unwrap_err(),
+        Err(e) => e,
+    }
+}
+
 fn opts(user: &str, pass: &str) -> OnvifOptions {
     OnvifOptions {
         credentials: Some(Credentials::new(user, pass)),
@@ -119,55 +144,26 @@ async fn full_walk_against_the_mock() {
 
 #[tokio::test]
 async fn camera_clock_two_hours_ahead_is_corrected() {
-    let cam = MockCamera::builder()
-        .fixture(fixture("clock_2h_ahead"))
-        .unwrap()
-        .start()
-        .await
-        .unwrap();
-    let client = OnvifClient::connect(&cam.device_service_url(), opts("admin", "admin"))
-        .await
-        .unwrap();
-    assert!(
-        (client.clock_offset() - 7200).abs() <= 2,
-        "{}",
-        client.clock_offset()
-    );
+    let (_cam, client) = fixture_camera("clock_2h_ahead", opts("admin", "admin")).await;
+    let offset = client.clock_offset();
+    assert!((offset - 7200).abs() <= 2, "{offset}");
     let info = client.device_information().await.unwrap();
     assert_eq!(info.model, "Skewed-Clock-Cam");
 }
 
 #[tokio::test]
 async fn digest_only_camera() {
-    let cam = MockCamera::builder()
-        .fixture(fixture("digest_only"))
-        .unwrap()
-        .start()
-        .await
-        .unwrap();
-    let client = OnvifClient::connect(&cam.device_service_url(), opts("admin", "admin"))
-        .await
-        .unwrap();
-    assert_eq!(
-        client.device_information().await.unwrap().model,
-        "Digest-Only-Cam"
-    );
+    let (_cam, client) = fixture_camera("digest_only", opts("admin", "admin")).await;
+    let info = client.device_information().await.unwrap();
+    assert_eq!(info.model, "Digest-Only-Cam");
     assert_eq!(client.profiles().await.unwrap().len(), 2);
 }
 
 #[tokio::test]
 async fn internal_address_behind_nat_is_rewritten() {
-    let cam = MockCamera::builder()
-        .fixture(fixture("nat_internal_ip_in_uris"))
-        .unwrap()
-        .start()
-        .await
-        .unwrap();
     let mut o = opts("admin", "admin");
-    o.rtsp_port = Some(cam.ports().rtsp);
-    let client = OnvifClient::connect(&cam.device_service_url(), o)
-        .await
-        .unwrap();
+    o.rtsp_port = Some(0); // the mock's RTSP port, filled in by fixture_camera
+    let (cam, client) = fixture_camera("nat_internal_ip_in_uris", o).await;
     // The camera says rtsp://192.168.1.64:554/main; we reach it where we connected.
     let uri = client
         .stream_uri("main", StreamTransport::RtspTcp)
@@ -186,11 +182,7 @@ async fn wrong_password_is_unauthorized_and_never_shown() {
         .start()
         .await
         .unwrap();
-    let r = OnvifClient::connect(&cam.device_service_url(), opts("admin", "Wr0ng-Pa55")).await;
-    let err = match r {
-        Ok(c) => c.device_information().await.unwrap_err(),
-        Err(e) => e,
-    };
+    let err = first_error(&cam.device_service_url(), opts("admin", "Wr0ng-Pa55")).await;
     assert_eq!(err.kind(), &ErrorKind::Unauthorized, "{err}");
     assert!(!format!("{err} {err:?}").contains("Wr0ng-Pa55"));
 }
@@ -204,11 +196,7 @@ async fn https_with_a_pinned_certificate() {
         .unwrap();
     let url = cam.https_device_service_url().expect("https");
     // Verification on by default: the self-signed certificate is refused.
-    let r = OnvifClient::connect(&url, opts("admin", "tls")).await;
-    let err = match r {
-        Ok(c) => c.device_information().await.unwrap_err(),
-        Err(e) => e,
-    };
+    let err = first_error(&url, opts("admin", "tls")).await;
     assert_eq!(err.kind(), &ErrorKind::TlsCertificate, "{err}");
     // Pinned to the camera's fingerprint: accepted.
     let mut o = opts("admin", "tls");
@@ -221,11 +209,7 @@ async fn https_with_a_pinned_certificate() {
     // Pinned to another fingerprint: refused.
     let mut o = opts("admin", "tls");
     o.tls = TlsPolicy::PinnedSha256([7u8; 32]);
-    let r = OnvifClient::connect(&url, o).await;
-    let err = match r {
-        Ok(c) => c.device_information().await.unwrap_err(),
-        Err(e) => e,
-    };
+    let err = first_error(&url, o).await;
     assert_eq!(err.kind(), &ErrorKind::TlsCertificate, "{err}");
 }
 
