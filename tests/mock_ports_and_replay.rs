@@ -145,3 +145,18 @@ async fn replay_fixture_from_real_captures_answers_those_bytes() {
     };
     assert_eq!(strip(&text), strip(&String::from_utf8_lossy(&describe)));
 }
+
+#[tokio::test]
+async fn probe_by_name_prefers_ipv4() {
+    // `localhost` may resolve to ::1 first; the mock listens on 127.0.0.1 only.
+    let cam = MockCamera::builder().no_auth().start().await.unwrap();
+    let opts = PortProbeOptions {
+        ports: vec![cam.ports().rtsp],
+        ..PortProbeOptions::default()
+    };
+    let report = camlink::discovery::ports::probe_host("localhost", &opts)
+        .await
+        .unwrap();
+    assert_eq!(report.host, IpAddr::V4(Ipv4Addr::LOCALHOST));
+    assert_eq!(report.ports[0].service, Some(Service::Rtsp), "{report:#?}");
+}

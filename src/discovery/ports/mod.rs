@@ -193,8 +193,8 @@ impl Default for PortProbeOptions {
     }
 }
 
-/// Resolves `host` (a name or an address; the first address found is used, within the connect
-/// timeout) and runs [`probe_ports`] on it.
+/// Resolves `host` (a name or an address; the first IPv4 address found is used, else the first
+/// address, within the connect timeout) and runs [`probe_ports`] on it.
 ///
 /// Errors: [`ErrorKind::Unreachable`](crate::ErrorKind::Unreachable) when the name does not
 /// resolve, [`ErrorKind::Timeout`](crate::ErrorKind::Timeout) when resolving takes too long.
@@ -214,14 +214,17 @@ pub async fn probe_host(host: &str, options: &PortProbeOptions) -> Result<HostRe
             .await
             .map_err(|_| Error::timeout("resolving the host name").with_peer(trimmed))?
             .map_err(|e| Error::io(e, "resolving the host name").with_peer(trimmed))?;
-    let Some(addr) = addrs.next() else {
+    // Cameras are IPv4 devices: prefer an IPv4 address (`localhost` may resolve to ::1 first,
+    // while a camera or a mock listens on 127.0.0.1).
+    let all: Vec<IpAddr> = addrs.by_ref().take(16).map(|a| a.ip()).collect();
+    let Some(ip) = all.iter().find(|ip| ip.is_ipv4()).or(all.first()).copied() else {
         return Err(Error::new(
             crate::ErrorKind::Unreachable,
             "the host name has no address",
         )
         .with_peer(trimmed));
     };
-    probe_ports(addr.ip(), options).await
+    probe_ports(ip, options).await
 }
 
 /// Checks `options.ports` on `host` and identifies the services.
