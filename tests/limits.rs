@@ -204,23 +204,33 @@ fn buffered_bytes_are_capped_and_interleaved_frames_are_at_most_64_kib() {
 
 // ---- RTSP client against a camera that lies ----
 
+/// DESCRIBE against a server on loopback, with default options.
+async fn describe(addr: std::net::SocketAddr) -> camlink::Result<()> {
+    camlink::rtsp::client::Session::describe(
+        &format!("rtsp://{addr}/stream"),
+        camlink::rtsp::client::SessionOptions::new(),
+    )
+    .await
+    .map(|_| ())
+}
+
+/// The client's read buffer plus its framer's cap: nothing near what a lying camera announces.
+const CLIENT_BOUND: usize =
+    camlink::rtsp::client::READ_CHUNK + camlink::rtsp::framing::DEFAULT_MAX_BUFFERED;
+
 #[test]
 fn rtsp_camera_announcing_4_gib_describe_body() {
     let (res, peak) = measured_async(|| async {
         let answer = b"RTSP/1.0 200 OK\r\nCSeq: 1\r\nContent-Type: application/sdp\r\nContent-Length: 4294967296\r\n\r\n".to_vec();
         let addr = raw_server(answer, vec![b'v'; 64 * KIB], 64 * MIB).await;
-        camlink::rtsp::client::Session::describe(
-            &format!("rtsp://{addr}/stream"),
-            camlink::rtsp::client::SessionOptions::new(),
-        )
-        .await
-        .map(|_| ())
+        describe(addr).await
     });
     let err = res.expect_err("a 4 GiB DESCRIBE body must be refused");
     assert_eq!(err.kind(), &ErrorKind::LimitExceeded, "{err}");
-    // The client's read buffer plus its framer's cap, nothing near the announced size.
-    let bound = camlink::rtsp::client::READ_CHUNK + camlink::rtsp::framing::DEFAULT_MAX_BUFFERED;
-    assert!(peak < bound, "peak {peak} bytes, bound {bound}");
+    assert!(
+        peak < CLIENT_BOUND,
+        "peak {peak} bytes, bound {CLIENT_BOUND}"
+    );
 }
 
 #[test]
@@ -233,17 +243,14 @@ fn rtsp_camera_sending_an_endless_head() {
             64 * MIB,
         )
         .await;
-        camlink::rtsp::client::Session::describe(
-            &format!("rtsp://{addr}/stream"),
-            camlink::rtsp::client::SessionOptions::new(),
-        )
-        .await
-        .map(|_| ())
+        describe(addr).await
     });
     let err = res.expect_err("an endless head must be refused");
     assert_eq!(err.kind(), &ErrorKind::LimitExceeded, "{err}");
-    let bound = camlink::rtsp::client::READ_CHUNK + camlink::rtsp::framing::DEFAULT_MAX_BUFFERED;
-    assert!(peak < bound, "peak {peak} bytes, bound {bound}");
+    assert!(
+        peak < CLIENT_BOUND,
+        "peak {peak} bytes, bound {CLIENT_BOUND}"
+    );
 }
 
 #[test]
@@ -258,12 +265,7 @@ fn rtsp_requests_from_the_camera_while_a_response_is_pending_are_bounded() {
             );
         }
         let addr = raw_server(flood, Vec::new(), 0).await;
-        camlink::rtsp::client::Session::describe(
-            &format!("rtsp://{addr}/stream"),
-            camlink::rtsp::client::SessionOptions::new(),
-        )
-        .await
-        .map(|_| ())
+        describe(addr).await
     });
     let err = res.expect_err("a response that never comes must end in an error");
     assert_eq!(err.kind(), &ErrorKind::Protocol, "{err}");
