@@ -290,8 +290,10 @@ impl Framer {
             }
             return self.need_more();
         }
-        self.buf.advance(4);
-        let payload = self.buf.split_to(len).freeze();
+        // One split for header and payload, then the header skipped on the frozen `Bytes`
+        // (a pointer bump; advancing the `BytesMut` costs more).
+        let mut payload = self.buf.split_to(total).freeze();
+        payload.advance(4);
         self.offset = self.offset.saturating_add(total as u64);
         self.head_scanned = 0;
         Ok(Some(Item::Data { channel, payload }))
