@@ -10,7 +10,7 @@ pub use super::nal::{NalFormat, split_annex_b, split_length_prefixed, split_nals
 use super::nal_core::{NalDepacketizer, NalPacking, NalSyntax, pack_nals};
 use super::{Depacketizer, Frame, FrameInfo, Outbound, Packetizer, PacketizerConfig};
 use crate::Result;
-use crate::rtp::{NtpTimestamp, RtpPacket};
+use crate::rtp::{NtpTimestamp, RtpPacket, RtpPacketRef};
 
 /// RTP clock rate of H.264 (RFC 6184 §8.2.1).
 pub const CLOCK_RATE: u32 = 90_000;
@@ -101,7 +101,13 @@ impl H264Depacketizer {
 
 impl Depacketizer for H264Depacketizer {
     fn push(&mut self, pkt: &RtpPacket) -> Result<()> {
+        self.core.push(&pkt.as_packet_ref())
+    }
+    fn push_ref(&mut self, pkt: &RtpPacketRef<'_>) -> Result<()> {
         self.core.push(pkt)
+    }
+    fn prefers_borrowed(&self) -> bool {
+        true
     }
     fn pull(&mut self) -> Option<Frame> {
         self.core.pull()

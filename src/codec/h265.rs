@@ -11,7 +11,7 @@ use super::nal::{NalFormat, split_nals};
 use super::nal_core::{NalDepacketizer, NalPacking, NalSyntax, pack_nals};
 use super::{Depacketizer, Frame, FrameInfo, Outbound, Packetizer, PacketizerConfig};
 use crate::Result;
-use crate::rtp::{NtpTimestamp, RtpPacket};
+use crate::rtp::{NtpTimestamp, RtpPacket, RtpPacketRef};
 
 /// RTP clock rate of H.265 (RFC 7798 §7.1).
 pub const CLOCK_RATE: u32 = 90_000;
@@ -102,7 +102,13 @@ impl H265Depacketizer {
 
 impl Depacketizer for H265Depacketizer {
     fn push(&mut self, pkt: &RtpPacket) -> Result<()> {
+        self.core.push(&pkt.as_packet_ref())
+    }
+    fn push_ref(&mut self, pkt: &RtpPacketRef<'_>) -> Result<()> {
         self.core.push(pkt)
+    }
+    fn prefers_borrowed(&self) -> bool {
+        true
     }
     fn pull(&mut self) -> Option<Frame> {
         self.core.pull()

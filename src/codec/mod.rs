@@ -38,7 +38,9 @@ use bytes::{Bytes, BytesMut};
 
 use crate::rtp::packet::{FIXED_HEADER_LEN, MAX_PACKET_LEN};
 use crate::rtp::sequence::MAX_MISORDER;
-use crate::rtp::{NtpTimestamp, RtpPacket, RtpPacketBuilder, TimestampUnwrapper, WallClockMapper};
+use crate::rtp::{
+    NtpTimestamp, RtpPacket, RtpPacketBuilder, RtpPacketRef, TimestampUnwrapper, WallClockMapper,
+};
 use crate::{Error, Result};
 
 pub mod aac;
@@ -130,6 +132,20 @@ pub trait Depacketizer {
     /// used (malformed payload, frame too big); the frame it belonged to is dropped and counted
     /// as loss, and the depacketizer stays usable.
     fn push(&mut self, packet: &RtpPacket) -> Result<()>;
+    /// [`push`](Self::push) for a packet borrowed from a buffer (e.g. straight out of the RTSP
+    /// read buffer), with the same outcome. The default copies the packet into an owned
+    /// [`RtpPacket`]; depacketizers that copy every payload into their frames anyway (H.264,
+    /// H.265) take the borrowed packet as it is, and say so with
+    /// [`prefers_borrowed`](Self::prefers_borrowed).
+    fn push_ref(&mut self, packet: &RtpPacketRef<'_>) -> Result<()> {
+        self.push(&packet.to_packet())
+    }
+    /// Whether [`push_ref`](Self::push_ref) costs no more than [`push`](Self::push) (no copy
+    /// of the packet). Callers holding packets in a shared buffer then skip making a
+    /// reference-counted [`Bytes`] per packet. Default `false`.
+    fn prefers_borrowed(&self) -> bool {
+        false
+    }
     /// The next complete frame, if any.
     fn pull(&mut self) -> Option<Frame>;
     /// End of stream: hands out a frame still waiting for its end (no marker bit, no next
@@ -277,17 +293,21 @@ impl Inbound {
         self.clock_rate
     }
     pub(crate) fn admit(&mut self, pkt: &RtpPacket) -> Admit {
+        self.admit_header(pkt.payload_type(), pkt.sequence_number())
+    }
+    /// [`admit`](Self::admit) from the payload type and sequence number.
+    #[inline]
+    pub(crate) fn admit_header(&mut self, payload_type: u8, seq: u16) -> Admit {
         if let Some(pt) = self.payload_type
-            && pkt.payload_type() != pt
+            && payload_type != pt
         {
             tracing::trace!(
-                pt = pkt.payload_type(),
+                pt = payload_type,
                 expected = pt,
                 "foreign payload type ignored"
             );
             return Admit::Skip;
         }
-        let seq = pkt.sequence_number();
         let lost = match self.last_seq {
             None => 0,
             Some(last) => {

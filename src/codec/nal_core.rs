@@ -7,7 +7,7 @@ use bytes::Bytes;
 
 use super::nal::{AuBuffer, NalFormat, find_start_code, split_annex_b};
 use super::{Admit, Frame, FrameInfo, Inbound, Outbound};
-use crate::rtp::{NtpTimestamp, RtpPacket};
+use crate::rtp::{NtpTimestamp, RtpPacketRef};
 use crate::{Error, ErrorKind, Result};
 
 /// Largest parameter set kept.
@@ -283,8 +283,11 @@ impl<S: NalSyntax> NalDepacketizer<S> {
         ))
     }
 
-    pub(crate) fn push(&mut self, pkt: &RtpPacket) -> Result<()> {
-        let Admit::Use { lost } = self.inb.admit(pkt) else {
+    pub(crate) fn push(&mut self, pkt: &RtpPacketRef<'_>) -> Result<()> {
+        let Admit::Use { lost } = self
+            .inb
+            .admit_header(pkt.payload_type(), pkt.sequence_number())
+        else {
             return Ok(());
         };
         let ts = pkt.timestamp();

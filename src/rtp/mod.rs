@@ -22,7 +22,7 @@ pub mod rtcp;
 pub mod sequence;
 pub mod wallclock;
 
-pub use packet::{RtpPacket, RtpPacketBuilder};
+pub use packet::{RtpPacket, RtpPacketBuilder, RtpPacketRef};
 pub use reorder::{ReorderBuffer, Reordered};
 pub use sequence::{SeqEvent, SequenceTracker, TimestampUnwrapper};
 pub use wallclock::{NtpTimestamp, WallClockMapper};

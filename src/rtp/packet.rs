@@ -13,10 +13,9 @@ pub const FIXED_HEADER_LEN: usize = 12;
 /// Largest RTP packet accepted or built (the largest UDP payload).
 pub const MAX_PACKET_LEN: usize = 65_535;
 
-/// A parsed RTP packet: header fields plus ranges into the original buffer.
-#[derive(Clone, PartialEq, Eq)]
-pub struct RtpPacket {
-    raw: Bytes,
+/// The parsed header fields of an RTP packet, with ranges into its buffer.
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct Header {
     marker: bool,
     payload_type: u8,
     sequence_number: u16,
@@ -29,14 +28,54 @@ pub struct RtpPacket {
     padding: u8,
 }
 
+/// A parsed RTP packet: header fields plus ranges into the original buffer.
+#[derive(Clone, PartialEq, Eq)]
+pub struct RtpPacket {
+    raw: Bytes,
+    header: Header,
+}
+
+/// A parsed RTP packet borrowed from a byte slice (for example an interleaved frame still in
+/// the RTSP read buffer): the same fields as [`RtpPacket`], without a reference-counted
+/// buffer. For depacketizers that copy the payload into their frames anyway
+/// ([`Depacketizer::push_ref`](crate::codec::Depacketizer::push_ref)).
+///
+/// ```
+/// use camlink::rtp::{RtpPacketBuilder, RtpPacketRef};
+///
+/// let wire = RtpPacketBuilder::new(96, 7, 3000, 1).marker(true).build(b"data")?;
+/// let pkt = RtpPacketRef::parse(&wire)?;
+/// assert_eq!((pkt.sequence_number(), pkt.marker(), pkt.payload()), (7, true, &b"data"[..]));
+/// assert_eq!(pkt.to_packet().payload(), b"data");
+/// # Ok::<(), camlink::Error>(())
+/// ```
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct RtpPacketRef<'a> {
+    raw: &'a [u8],
+    header: Header,
+}
+
+impl std::fmt::Debug for RtpPacketRef<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RtpPacketRef")
+            .field("pt", &self.header.payload_type)
+            .field("seq", &self.header.sequence_number)
+            .field("ts", &self.header.timestamp)
+            .field("ssrc", &format_args!("{:08x}", self.header.ssrc))
+            .field("marker", &self.header.marker)
+            .field("payload_len", &self.payload().len())
+            .finish()
+    }
+}
+
 impl std::fmt::Debug for RtpPacket {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RtpPacket")
-            .field("pt", &self.payload_type)
-            .field("seq", &self.sequence_number)
-            .field("ts", &self.timestamp)
-            .field("ssrc", &format_args!("{:08x}", self.ssrc))
-            .field("marker", &self.marker)
+            .field("pt", &self.header.payload_type)
+            .field("seq", &self.header.sequence_number)
+            .field("ts", &self.header.timestamp)
+            .field("ssrc", &format_args!("{:08x}", self.header.ssrc))
+            .field("marker", &self.header.marker)
             .field("payload_len", &self.payload().len())
             .finish()
     }
@@ -57,8 +96,81 @@ impl RtpPacket {
     ///
     /// Errors ([`Malformed`](crate::ErrorKind::Malformed)): a version other than 2, a header
     /// (CSRC list, extension) longer than the packet, or padding longer than the payload.
+    #[inline]
     pub fn parse(raw: Bytes) -> Result<RtpPacket> {
-        let b = &raw[..];
+        let h = RtpPacketRef::parse(&raw)?.header;
+        Ok(RtpPacket { header: h, raw })
+    }
+
+    /// A borrowed view of this packet (no copy, no reference count).
+    #[inline]
+    pub fn as_packet_ref(&self) -> RtpPacketRef<'_> {
+        RtpPacketRef {
+            raw: &self.raw,
+            header: self.header,
+        }
+    }
+
+    /// The marker bit (for video: the last packet of an access unit).
+    pub fn marker(&self) -> bool {
+        self.header.marker
+    }
+    /// The payload type (0..=127).
+    pub fn payload_type(&self) -> u8 {
+        self.header.payload_type
+    }
+    /// The 16-bit sequence number.
+    pub fn sequence_number(&self) -> u16 {
+        self.header.sequence_number
+    }
+    /// The 32-bit RTP timestamp.
+    pub fn timestamp(&self) -> u32 {
+        self.header.timestamp
+    }
+    /// The synchronization source.
+    pub fn ssrc(&self) -> u32 {
+        self.header.ssrc
+    }
+    /// The contributing sources.
+    pub fn csrcs(&self) -> impl Iterator<Item = u32> + '_ {
+        (0..usize::from(self.header.csrc_count))
+            .filter_map(|i| be32(&self.raw, FIXED_HEADER_LEN + 4 * i))
+    }
+    /// The header extension: the profile-defined 16 bits and the extension data.
+    pub fn extension(&self) -> Option<(u16, &[u8])> {
+        let (profile, s, e) = self.header.extension?;
+        Some((profile, self.raw.get(s..e)?))
+    }
+    /// Number of padding octets removed from the end.
+    pub fn padding_len(&self) -> u8 {
+        self.header.padding
+    }
+    /// The payload (padding removed).
+    pub fn payload(&self) -> &[u8] {
+        self.raw
+            .get(self.header.payload_start..self.header.payload_end)
+            .unwrap_or_default()
+    }
+    /// The payload as a zero-copy slice of the packet buffer.
+    pub fn payload_bytes(&self) -> Bytes {
+        self.raw
+            .slice(self.header.payload_start..self.header.payload_end)
+    }
+    /// The whole packet as received.
+    pub fn raw(&self) -> &Bytes {
+        &self.raw
+    }
+}
+
+impl<'a> RtpPacketRef<'a> {
+    /// Parses one RTP packet. The payload stays in `b` (no copy).
+    ///
+    /// Accepts and rejects exactly what [`RtpPacket::parse`] does.
+    ///
+    /// Errors ([`Malformed`](crate::ErrorKind::Malformed)): a version other than 2, a header
+    /// (CSRC list, extension) longer than the packet, or padding longer than the payload.
+    #[inline]
+    pub fn parse(b: &'a [u8]) -> Result<RtpPacketRef<'a>> {
         if b.len() > MAX_PACKET_LEN {
             return Err(Error::limit("RTP packet", MAX_PACKET_LEN));
         }
@@ -126,67 +238,80 @@ impl RtpPacket {
             padding = count;
             end -= usize::from(count);
         }
-        Ok(RtpPacket {
-            marker,
-            payload_type,
-            sequence_number,
-            timestamp,
-            ssrc,
-            csrc_count,
-            extension,
-            payload_start: pos,
-            payload_end: end,
-            padding,
-            raw,
+        Ok(RtpPacketRef {
+            raw: b,
+            header: Header {
+                marker,
+                payload_type,
+                sequence_number,
+                timestamp,
+                ssrc,
+                csrc_count,
+                extension,
+                payload_start: pos,
+                payload_end: end,
+                padding,
+            },
         })
     }
 
     /// The marker bit (for video: the last packet of an access unit).
+    #[inline]
     pub fn marker(&self) -> bool {
-        self.marker
+        self.header.marker
     }
     /// The payload type (0..=127).
+    #[inline]
     pub fn payload_type(&self) -> u8 {
-        self.payload_type
+        self.header.payload_type
     }
     /// The 16-bit sequence number.
+    #[inline]
     pub fn sequence_number(&self) -> u16 {
-        self.sequence_number
+        self.header.sequence_number
     }
     /// The 32-bit RTP timestamp.
+    #[inline]
     pub fn timestamp(&self) -> u32 {
-        self.timestamp
+        self.header.timestamp
     }
     /// The synchronization source.
+    #[inline]
     pub fn ssrc(&self) -> u32 {
-        self.ssrc
+        self.header.ssrc
     }
     /// The contributing sources.
-    pub fn csrcs(&self) -> impl Iterator<Item = u32> + '_ {
-        (0..usize::from(self.csrc_count)).filter_map(|i| be32(&self.raw, FIXED_HEADER_LEN + 4 * i))
+    pub fn csrcs(&self) -> impl Iterator<Item = u32> + 'a {
+        let raw = self.raw;
+        (0..usize::from(self.header.csrc_count))
+            .filter_map(move |i| be32(raw, FIXED_HEADER_LEN + 4 * i))
     }
     /// The header extension: the profile-defined 16 bits and the extension data.
-    pub fn extension(&self) -> Option<(u16, &[u8])> {
-        let (profile, s, e) = self.extension?;
+    pub fn extension(&self) -> Option<(u16, &'a [u8])> {
+        let (profile, s, e) = self.header.extension?;
         Some((profile, self.raw.get(s..e)?))
     }
     /// Number of padding octets removed from the end.
     pub fn padding_len(&self) -> u8 {
-        self.padding
+        self.header.padding
     }
     /// The payload (padding removed).
-    pub fn payload(&self) -> &[u8] {
+    #[inline]
+    pub fn payload(&self) -> &'a [u8] {
         self.raw
-            .get(self.payload_start..self.payload_end)
+            .get(self.header.payload_start..self.header.payload_end)
             .unwrap_or_default()
     }
-    /// The payload as a zero-copy slice of the packet buffer.
-    pub fn payload_bytes(&self) -> Bytes {
-        self.raw.slice(self.payload_start..self.payload_end)
-    }
     /// The whole packet as received.
-    pub fn raw(&self) -> &Bytes {
-        &self.raw
+    pub fn raw(&self) -> &'a [u8] {
+        self.raw
+    }
+    /// An owned [`RtpPacket`] with the same fields (copies the packet into a new buffer).
+    pub fn to_packet(&self) -> RtpPacket {
+        RtpPacket {
+            raw: Bytes::copy_from_slice(self.raw),
+            header: self.header,
+        }
     }
 }
 

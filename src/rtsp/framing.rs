@@ -284,6 +284,39 @@ impl Framer {
         Some((channel, payload))
     }
 
+    /// The complete interleaved frame at the very start of the buffer, as `(channel,
+    /// payload)` borrowed from the buffer; `None` otherwise. The frame stays buffered until
+    /// [`skip_data`](Self::skip_data): together they take the same frames, with the same
+    /// offsets, as [`next_data`](Self::next_data), without making a [`Bytes`] per frame (for
+    /// a caller that copies the payload anyway).
+    #[inline]
+    pub fn peek_data(&self) -> Option<(u8, &[u8])> {
+        let (channel, len) = match self.buf.get(..4) {
+            Some(&[b'$', channel, hi, lo]) => (channel, usize::from(u16::from_be_bytes([hi, lo]))),
+            _ => return None,
+        };
+        let payload = self.buf.get(4..len + 4)?;
+        Some((channel, payload))
+    }
+
+    /// Drops the interleaved frame [`peek_data`](Self::peek_data) returns; `false` (and
+    /// nothing dropped) when there is none.
+    #[inline]
+    pub fn skip_data(&mut self) -> bool {
+        let len = match self.buf.get(..4) {
+            Some(&[b'$', _, hi, lo]) => usize::from(u16::from_be_bytes([hi, lo])),
+            _ => return false,
+        };
+        let total = len + 4;
+        if self.buf.len() < total {
+            return false;
+        }
+        self.buf.advance(total);
+        self.offset = self.offset.saturating_add(total as u64);
+        self.head_scanned = 0;
+        true
+    }
+
     fn need_more(&mut self) -> Result<Option<Item>> {
         if self.buf.len() > self.limits.max_buffered {
             let len = self.buf.len();
@@ -456,6 +489,39 @@ junk!!RTSP/1.0 200\r\nCSeq: 6\r\nContent-Length: 5\r\n\r\nhello";
                     }
                 }
                 assert_eq!(plain.offset(), fast.offset(), "chunk {chunk}");
+            }
+            assert_eq!(a, b, "chunk {chunk}");
+        }
+    }
+
+    #[test]
+    fn peek_and_skip_data_give_the_same_items_for_every_split() {
+        for chunk in 1..=TRANSCRIPT.len() {
+            let mut plain = Framer::default();
+            let mut borrowed = Framer::default();
+            let (mut a, mut b) = (Vec::new(), Vec::new());
+            for c in TRANSCRIPT.chunks(chunk) {
+                plain.push(c).unwrap();
+                borrowed.push(c).unwrap();
+                a.extend(drain(&mut plain));
+                loop {
+                    if let Some((channel, payload)) = borrowed.peek_data() {
+                        let payload = Bytes::copy_from_slice(payload);
+                        let before = borrowed.offset();
+                        assert!(borrowed.skip_data());
+                        assert_eq!(borrowed.offset(), before + payload.len() as u64 + 4);
+                        b.push(Ok(Item::Data { channel, payload }));
+                        continue;
+                    }
+                    assert!(!borrowed.skip_data(), "chunk {chunk}");
+                    match borrowed.next_item() {
+                        Ok(Some(i)) => b.push(Ok(i)),
+                        Ok(None) => break,
+                        Err(e) => b.push(Err(e.kind().clone())),
+                    }
+                }
+                assert_eq!(plain.offset(), borrowed.offset(), "chunk {chunk}");
+                assert_eq!(plain.buffered(), borrowed.buffered(), "chunk {chunk}");
             }
             assert_eq!(a, b, "chunk {chunk}");
         }

@@ -10,8 +10,8 @@ use super::item::Item;
 use super::session::{Route, Session, State};
 use super::stream::RxStream;
 use super::udp::UdpPacket;
-use crate::rtp::RtpPacket;
 use crate::rtp::rtcp::build_receiver_report_with_cname;
+use crate::rtp::{RtpPacket, RtpPacketRef};
 use crate::rtsp::framing::Item as Framed;
 use crate::rtsp::message::{Message, Response};
 use crate::{Error, ErrorKind, Result};
@@ -72,7 +72,15 @@ impl Session {
         }
         // Everything already framed.
         loop {
-            // Interleaved frames (nearly every item while playing) without building an item.
+            // RTP packets of H.264 / H.265 streams: parsed and depacketized where they lie in
+            // the read buffer (the payload is copied into the access unit anyway).
+            if self.on_interleaved_in_place(now) {
+                if !self.pending.is_empty() {
+                    return Ok(());
+                }
+                continue;
+            }
+            // Other interleaved frames without building an item.
             if let Some((channel, payload)) = self.conn()?.framer.next_data() {
                 self.on_interleaved(channel, payload, now);
                 if !self.pending.is_empty() {
@@ -182,6 +190,37 @@ impl Session {
             Route::Rtcp(k) => (k, true),
         };
         feed(&mut self.rx, k, rtcp, payload, now, &mut self.pending);
+    }
+
+    /// Handles the complete interleaved frame at the front of the read buffer without taking
+    /// it out as [`Bytes`], if it is an RTP packet of a stream whose depacketizer prefers
+    /// borrowed packets; `false` (nothing consumed) otherwise.
+    fn on_interleaved_in_place(&mut self, now: Instant) -> bool {
+        let Some(conn) = self.conn.as_mut() else {
+            return false;
+        };
+        let Some((channel, frame)) = conn.framer.peek_data() else {
+            return false;
+        };
+        let Some(Route::Rtp(k)) = self.channels.get(usize::from(channel)).copied().flatten() else {
+            return false;
+        };
+        let Some(r) = self.rx.get_mut(k).filter(|r| r.borrowed) else {
+            return false;
+        };
+        self.last_data = now;
+        self.got_data = true;
+        let pending = &mut self.pending;
+        let mut out = |i| pending.push_back(i);
+        match RtpPacketRef::parse(frame) {
+            Ok(pkt) => r.on_rtp_ref(&pkt, now, &mut out),
+            Err(e) => {
+                r.bad_packets += 1;
+                tracing::debug!(stream = r.index, error = %e, "malformed RTP packet");
+            }
+        }
+        conn.framer.skip_data();
+        true
     }
 
     fn on_async_response(&mut self, r: &Response) -> Result<()> {

@@ -16,7 +16,7 @@ use crate::codec::metadata::MetadataDepacketizer;
 use crate::codec::nal::NalFormat;
 use crate::codec::{Depacketizer, G711Law};
 use crate::rtp::rtcp::{RtcpPacket, parse_compound};
-use crate::rtp::{NtpTimestamp, RtpPacket, SequenceTracker};
+use crate::rtp::{NtpTimestamp, RtpPacket, RtpPacketRef, SequenceTracker};
 use crate::rtsp::sdp::{Codec, Media, MediaType};
 use crate::{Error, ErrorKind, Result};
 
@@ -147,6 +147,9 @@ pub(crate) struct RxStream {
     pub(crate) ssrc: Option<u32>,
     pub(crate) packets: u64,
     pub(crate) bad_packets: u64,
+    /// The depacketizer takes borrowed packets at no extra cost
+    /// ([`Depacketizer::prefers_borrowed`]), asked once.
+    pub(crate) borrowed: bool,
 }
 
 impl std::fmt::Debug for RxStream {
@@ -160,10 +163,12 @@ impl std::fmt::Debug for RxStream {
 
 impl RxStream {
     pub(crate) fn new(info: &StreamInfo, nal_format: NalFormat) -> Result<RxStream> {
+        let depacketizer = depacketizer_for(info, nal_format)?;
         Ok(RxStream {
             index: info.index,
             kind: info.kind,
-            depacketizer: depacketizer_for(info, nal_format)?,
+            borrowed: depacketizer.prefers_borrowed(),
+            depacketizer,
             tracker: SequenceTracker::new(),
             ssrc: None,
             packets: 0,
@@ -173,14 +178,39 @@ impl RxStream {
 
     /// Feeds one RTP packet (in order); frames and loss reports go to `out`.
     pub(crate) fn on_rtp(&mut self, pkt: &RtpPacket, now: Instant, out: &mut impl FnMut(Item)) {
+        self.account(pkt.ssrc(), pkt.sequence_number(), pkt.timestamp(), now);
+        let r = self.depacketizer.push(pkt);
+        self.after_push(r, out);
+    }
+
+    /// [`on_rtp`](Self::on_rtp) for a packet borrowed from the read buffer (use when
+    /// [`borrowed`](Self::borrowed) is set; otherwise the depacketizer copies the packet).
+    pub(crate) fn on_rtp_ref(
+        &mut self,
+        pkt: &RtpPacketRef<'_>,
+        now: Instant,
+        out: &mut impl FnMut(Item),
+    ) {
+        self.account(pkt.ssrc(), pkt.sequence_number(), pkt.timestamp(), now);
+        let r = self.depacketizer.push_ref(pkt);
+        self.after_push(r, out);
+    }
+
+    /// Per-packet statistics before the depacketizer sees the packet.
+    #[inline]
+    fn account(&mut self, ssrc: u32, seq: u16, ts: u32, now: Instant) {
         self.packets += 1;
         if self.ssrc.is_none() {
-            self.ssrc = Some(pkt.ssrc());
+            self.ssrc = Some(ssrc);
         }
-        self.tracker.on_packet(pkt.sequence_number());
+        self.tracker.on_packet(seq);
         self.tracker
-            .on_arrival(pkt.timestamp(), now, self.depacketizer.clock_rate().max(1));
-        if let Err(e) = self.depacketizer.push(pkt) {
+            .on_arrival(ts, now, self.depacketizer.clock_rate().max(1));
+    }
+
+    #[inline]
+    fn after_push(&mut self, r: Result<()>, out: &mut impl FnMut(Item)) {
+        if let Err(e) = r {
             self.bad_packets += 1;
             tracing::debug!(stream = self.index, error = %e, "RTP packet not usable");
         }
