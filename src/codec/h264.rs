@@ -101,7 +101,7 @@ impl H264Depacketizer {
 
 impl Depacketizer for H264Depacketizer {
     fn push(&mut self, pkt: &RtpPacket) -> Result<()> {
-        self.core.push(&pkt.as_packet_ref())
+        self.core.push(pkt)
     }
     fn push_ref(&mut self, pkt: &RtpPacketRef<'_>) -> Result<()> {
         self.core.push(pkt)

@@ -7,7 +7,8 @@ use bytes::Bytes;
 
 use super::nal::{AuBuffer, NalFormat, find_start_code, split_annex_b};
 use super::{Admit, Frame, FrameInfo, Inbound, Outbound};
-use crate::rtp::{NtpTimestamp, RtpPacketRef};
+use crate::rtp::NtpTimestamp;
+use crate::rtp::packet::RtpView;
 use crate::{Error, ErrorKind, Result};
 
 /// Largest parameter set kept.
@@ -283,7 +284,7 @@ impl<S: NalSyntax> NalDepacketizer<S> {
         ))
     }
 
-    pub(crate) fn push(&mut self, pkt: &RtpPacketRef<'_>) -> Result<()> {
+    pub(crate) fn push(&mut self, pkt: &impl RtpView) -> Result<()> {
         let Admit::Use { lost } = self
             .inb
             .admit_header(pkt.payload_type(), pkt.sequence_number())

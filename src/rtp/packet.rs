@@ -162,6 +162,95 @@ impl RtpPacket {
     }
 }
 
+/// The header fields and payload the depacketizers read, from an owned or a borrowed packet
+/// (so that their code is specialised for each, with no conversion between them).
+pub(crate) trait RtpView {
+    fn marker(&self) -> bool;
+    fn payload_type(&self) -> u8;
+    fn sequence_number(&self) -> u16;
+    fn timestamp(&self) -> u32;
+    fn payload(&self) -> &[u8];
+}
+
+impl RtpView for RtpPacket {
+    #[inline(always)]
+    fn marker(&self) -> bool {
+        self.header.marker
+    }
+    #[inline(always)]
+    fn payload_type(&self) -> u8 {
+        self.header.payload_type
+    }
+    #[inline(always)]
+    fn sequence_number(&self) -> u16 {
+        self.header.sequence_number
+    }
+    #[inline(always)]
+    fn timestamp(&self) -> u32 {
+        self.header.timestamp
+    }
+    #[inline(always)]
+    fn payload(&self) -> &[u8] {
+        RtpPacket::payload(self)
+    }
+}
+
+impl RtpView for RtpPacketRef<'_> {
+    #[inline(always)]
+    fn marker(&self) -> bool {
+        self.header.marker
+    }
+    #[inline(always)]
+    fn payload_type(&self) -> u8 {
+        self.header.payload_type
+    }
+    #[inline(always)]
+    fn sequence_number(&self) -> u16 {
+        self.header.sequence_number
+    }
+    #[inline(always)]
+    fn timestamp(&self) -> u32 {
+        self.header.timestamp
+    }
+    #[inline(always)]
+    fn payload(&self) -> &[u8] {
+        RtpPacketRef::payload(self)
+    }
+}
+
+/// Why an RTP packet did not parse.
+#[derive(Clone, Copy)]
+enum Fail {
+    TooLong,
+    Short,
+    Version(u8),
+    Csrc,
+    ExtensionTruncated(usize),
+    ExtensionPast(usize),
+    Padding(u8),
+}
+
+/// The error for a packet that did not parse (out of line: the parse itself is inlined).
+#[cold]
+#[inline(never)]
+fn parse_error(b: &[u8], fail: Fail) -> Error {
+    match fail {
+        Fail::TooLong => Error::limit("RTP packet", MAX_PACKET_LEN),
+        Fail::Short => Error::malformed("RTP packet shorter than its fixed header", 0, b),
+        Fail::Version(v) => Error::malformed(format!("RTP version {v}, expected 2"), 0, b),
+        Fail::Csrc => Error::malformed("RTP CSRC list runs past the packet", FIXED_HEADER_LEN, b),
+        Fail::ExtensionTruncated(pos) => Error::malformed("RTP header extension truncated", pos, b),
+        Fail::ExtensionPast(pos) => {
+            Error::malformed("RTP header extension runs past the packet", pos, b)
+        }
+        Fail::Padding(count) => Error::malformed(
+            format!("RTP padding of {count} octets does not fit the payload"),
+            b.len().saturating_sub(1),
+            b,
+        ),
+    }
+}
+
 impl<'a> RtpPacketRef<'a> {
     /// Parses one RTP packet. The payload stays in `b` (no copy).
     ///
@@ -169,71 +258,43 @@ impl<'a> RtpPacketRef<'a> {
     ///
     /// Errors ([`Malformed`](crate::ErrorKind::Malformed)): a version other than 2, a header
     /// (CSRC list, extension) longer than the packet, or padding longer than the payload.
-    #[inline]
+    #[inline(always)]
     pub fn parse(b: &'a [u8]) -> Result<RtpPacketRef<'a>> {
         if b.len() > MAX_PACKET_LEN {
-            return Err(Error::limit("RTP packet", MAX_PACKET_LEN));
+            return Err(parse_error(b, Fail::TooLong));
         }
-        if b.len() < FIXED_HEADER_LEN {
-            return Err(Error::malformed(
-                "RTP packet shorter than its fixed header",
-                0,
-                b,
-            ));
+        let Some(h) = b.first_chunk::<FIXED_HEADER_LEN>() else {
+            return Err(parse_error(b, Fail::Short));
+        };
+        let first = h[0];
+        if first >> 6 != 2 {
+            return Err(parse_error(b, Fail::Version(first >> 6)));
         }
-        let first = b[0];
-        let version = first >> 6;
-        if version != 2 {
-            return Err(Error::malformed(
-                format!("RTP version {version}, expected 2"),
-                0,
-                b,
-            ));
-        }
-        let has_padding = first & 0x20 != 0;
-        let has_extension = first & 0x10 != 0;
         let csrc_count = first & 0x0f;
-        let marker = b[1] & 0x80 != 0;
-        let payload_type = b[1] & 0x7f;
-        let sequence_number = be16(b, 2).unwrap_or_default();
-        let timestamp = be32(b, 4).unwrap_or_default();
-        let ssrc = be32(b, 8).unwrap_or_default();
         let mut pos = FIXED_HEADER_LEN + 4 * usize::from(csrc_count);
         if pos > b.len() {
-            return Err(Error::malformed(
-                "RTP CSRC list runs past the packet",
-                FIXED_HEADER_LEN,
-                b,
-            ));
+            return Err(parse_error(b, Fail::Csrc));
         }
         let mut extension = None;
-        if has_extension {
+        if first & 0x10 != 0 {
             let (Some(profile), Some(words)) = (be16(b, pos), be16(b, pos + 2)) else {
-                return Err(Error::malformed("RTP header extension truncated", pos, b));
+                return Err(parse_error(b, Fail::ExtensionTruncated(pos)));
             };
             let start = pos + 4;
             let end = start + 4 * usize::from(words);
             if end > b.len() {
-                return Err(Error::malformed(
-                    "RTP header extension runs past the packet",
-                    pos,
-                    b,
-                ));
+                return Err(parse_error(b, Fail::ExtensionPast(pos)));
             }
             extension = Some((profile, start, end));
             pos = end;
         }
         let mut end = b.len();
         let mut padding = 0u8;
-        if has_padding {
+        if first & 0x20 != 0 {
             // The last octet counts the padding octets, itself included (RFC 3550 §5.1).
             let count = b.last().copied().unwrap_or(0);
             if count == 0 || usize::from(count) > end - pos {
-                return Err(Error::malformed(
-                    format!("RTP padding of {count} octets does not fit the payload"),
-                    b.len() - 1,
-                    b,
-                ));
+                return Err(parse_error(b, Fail::Padding(count)));
             }
             padding = count;
             end -= usize::from(count);
@@ -241,11 +302,11 @@ impl<'a> RtpPacketRef<'a> {
         Ok(RtpPacketRef {
             raw: b,
             header: Header {
-                marker,
-                payload_type,
-                sequence_number,
-                timestamp,
-                ssrc,
+                marker: h[1] & 0x80 != 0,
+                payload_type: h[1] & 0x7f,
+                sequence_number: u16::from_be_bytes([h[2], h[3]]),
+                timestamp: u32::from_be_bytes([h[4], h[5], h[6], h[7]]),
+                ssrc: u32::from_be_bytes([h[8], h[9], h[10], h[11]]),
                 csrc_count,
                 extension,
                 payload_start: pos,
