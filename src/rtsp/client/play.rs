@@ -192,35 +192,43 @@ impl Session {
         feed(&mut self.rx, k, rtcp, payload, now, &mut self.pending);
     }
 
-    /// Handles the complete interleaved frame at the front of the read buffer without taking
-    /// it out as [`Bytes`], if it is an RTP packet of a stream whose depacketizer prefers
-    /// borrowed packets; `false` (nothing consumed) otherwise.
+    /// Handles the complete interleaved frames at the front of the read buffer without taking
+    /// them out as [`Bytes`], as long as they are RTP packets of streams whose depacketizers
+    /// prefer borrowed packets and no item is pending; `false` if there was none.
     fn on_interleaved_in_place(&mut self, now: Instant) -> bool {
         let Some(conn) = self.conn.as_mut() else {
             return false;
         };
-        let Some((channel, frame)) = conn.framer.peek_data() else {
-            return false;
-        };
-        let Some(Route::Rtp(k)) = self.channels.get(usize::from(channel)).copied().flatten() else {
-            return false;
-        };
-        let Some(r) = self.rx.get_mut(k).filter(|r| r.borrowed) else {
-            return false;
-        };
-        self.last_data = now;
-        self.got_data = true;
-        let pending = &mut self.pending;
-        let mut out = |i| pending.push_back(i);
-        match RtpPacketRef::parse(frame) {
-            Ok(pkt) => r.on_rtp_ref(&pkt, now, &mut out),
-            Err(e) => {
-                r.bad_packets += 1;
-                tracing::debug!(stream = r.index, error = %e, "malformed RTP packet");
+        let mut done = false;
+        // Every such frame in a row, until one makes an item (a frame or a loss report).
+        while self.pending.is_empty() {
+            let Some((channel, frame)) = conn.framer.peek_data() else {
+                break;
+            };
+            let Some(Route::Rtp(k)) = self.channels.get(usize::from(channel)).copied().flatten()
+            else {
+                break;
+            };
+            let Some(r) = self.rx.get_mut(k).filter(|r| r.borrowed) else {
+                break;
+            };
+            let pending = &mut self.pending;
+            let mut out = |i| pending.push_back(i);
+            match RtpPacketRef::parse(frame) {
+                Ok(pkt) => r.on_rtp_ref(&pkt, now, &mut out),
+                Err(e) => {
+                    r.bad_packets += 1;
+                    tracing::debug!(stream = r.index, error = %e, "malformed RTP packet");
+                }
             }
+            conn.framer.skip_data();
+            done = true;
         }
-        conn.framer.skip_data();
-        true
+        if done {
+            self.last_data = now;
+            self.got_data = true;
+        }
+        done
     }
 
     fn on_async_response(&mut self, r: &Response) -> Result<()> {

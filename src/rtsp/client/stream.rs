@@ -185,6 +185,8 @@ impl RxStream {
 
     /// [`on_rtp`](Self::on_rtp) for a packet borrowed from the read buffer (use when
     /// [`borrowed`](Self::borrowed) is set; otherwise the depacketizer copies the packet).
+    /// Inlined into its one caller, so that the packet's fields stay in registers.
+    #[inline(always)]
     pub(crate) fn on_rtp_ref(
         &mut self,
         pkt: &RtpPacketRef<'_>,
@@ -197,7 +199,7 @@ impl RxStream {
     }
 
     /// Per-packet statistics before the depacketizer sees the packet.
-    #[inline]
+    #[inline(always)]
     fn account(&mut self, ssrc: u32, seq: u16, ts: u32, now: Instant) {
         self.packets += 1;
         if self.ssrc.is_none() {
