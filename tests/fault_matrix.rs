@@ -620,3 +620,31 @@ fn the_matrix_covers_every_rtsp_fault_over_every_transport() {
         }
     }
 }
+
+/// Not a fault but the liveness the faults are judged against: over UDP, RTCP receiver
+/// reports keep a session alive (RFC 2326 §12.37; cameras count them), without keepalive
+/// requests, beyond several session timeouts.
+#[tokio::test]
+async fn udp_receiver_reports_keep_a_mock_session_alive() {
+    let cam = MockCamera::builder()
+        .credentials("admin", "secret")
+        .profiles(vec![ProfileConfig::new("main", VideoCodec::H264, 160, 120)])
+        .discovery_port(None)
+        .session_timeout(Duration::from_secs(1))
+        .start()
+        .await
+        .unwrap();
+    let opts = SessionOptions::new()
+        .credentials(Credentials::new("admin", "secret"))
+        .timeouts(timeouts())
+        .transport(TransportMode::Udp)
+        .keepalive(camlink::rtsp::session::KeepaliveMethod::None)
+        .receiver_report_interval(Duration::from_millis(250));
+    let mut s = Session::open(&cam.rtsp_url("main"), opts).await.unwrap();
+    let started = Instant::now();
+    let mut r = Run::default();
+    // 100 frames at 25 a second: 4 s, four session timeouts.
+    read(&mut s, 100, &mut r).await;
+    assert!(r.error.is_none(), "after {:?}: {r:?}", started.elapsed());
+    assert_eq!(r.frames, 100, "{r:?}");
+}

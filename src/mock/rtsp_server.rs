@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use tokio::io::{AsyncRead, AsyncReadExt as _, AsyncWrite, AsyncWriteExt as _};
 use tokio::net::UdpSocket;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{Notify, mpsc, watch};
 
 use super::camera::Shared;
 use super::faults::{Fault, SeededRng};
@@ -33,6 +33,8 @@ const MAX_TRACKS: usize = 8;
 struct SetupTrack {
     index: usize,
     sink: Sink,
+    /// Over UDP: dropped with the track, which ends its RTCP reader.
+    _rtcp_reader: Option<watch::Sender<()>>,
     ssrc: u32,
     seq0: u16,
     ts0: u32,
@@ -44,6 +46,34 @@ struct Session {
     tracks: Vec<SetupTrack>,
     playing: Option<watch::Sender<bool>>,
     last_activity: Instant,
+    /// Signalled by the tasks that read the client's RTCP over UDP: receiver reports keep a
+    /// session alive (RFC 2326 §12.37), as they do over TCP.
+    rtcp_seen: Arc<Notify>,
+}
+
+/// Most bytes of one RTCP datagram read (the rest is cut; only its arrival matters).
+const RTCP_READ_LEN: usize = 1500;
+
+/// Reads the client's RTCP on a UDP session's socket until the session is gone; each datagram
+/// from the client's address counts as activity.
+async fn read_rtcp(
+    sock: Arc<UdpSocket>,
+    client: std::net::IpAddr,
+    seen: Arc<Notify>,
+    mut alive: watch::Receiver<()>,
+) {
+    let mut buf = vec![0u8; RTCP_READ_LEN];
+    loop {
+        tokio::select! {
+            r = sock.recv_from(&mut buf) => match r {
+                Ok((_, from)) if from.ip() == client => seen.notify_one(),
+                Ok(_) => {}
+                // ICMP port unreachable from an earlier send shows up here: keep reading.
+                Err(_) => tokio::time::sleep(Duration::from_millis(10)).await,
+            },
+            r = alive.changed() => if r.is_err() { return },
+        }
+    }
 }
 
 /// Serves one RTSP connection.
@@ -102,6 +132,7 @@ where
             }
         }
         let timeout = conn.session_timeout();
+        let rtcp_seen = conn.session.as_ref().map(|s| s.rtcp_seen.clone());
         let idle = conn
             .session
             .as_ref()
@@ -119,6 +150,16 @@ where
                         conn.stop();
                         conn.session = None;
                     }
+            }
+            _ = async {
+                match &rtcp_seen {
+                    Some(n) => n.notified().await,
+                    None => std::future::pending().await,
+                }
+            } => {
+                if let Some(s) = conn.session.as_mut() {
+                    s.last_activity = Instant::now();
+                }
             }
             _ = close_rx.changed() => break,
             _ = shutdown.changed() => break,
@@ -426,7 +467,23 @@ impl Conn {
             tracks: Vec::new(),
             playing: None,
             last_activity: Instant::now(),
+            rtcp_seen: Arc::new(Notify::new()),
         });
+        // The reader of the client's RTCP ends when the track is dropped (session gone or
+        // track set up again).
+        let rtcp_reader = match &sink {
+            Sink::Udp { rtcp, .. } => {
+                let (alive, alive_rx) = watch::channel(());
+                tokio::spawn(read_rtcp(
+                    rtcp.clone(),
+                    self.peer.ip(),
+                    session.rtcp_seen.clone(),
+                    alive_rx,
+                ));
+                Some(alive)
+            }
+            Sink::Tcp { .. } => None,
+        };
         if change_id {
             session.id = new_id();
         }
@@ -434,6 +491,7 @@ impl Conn {
         session.tracks.push(SetupTrack {
             index,
             sink,
+            _rtcp_reader: rtcp_reader,
             ssrc,
             seq0: self.rng.next_u64() as u16,
             ts0: self.rng.next_u64() as u32,
