@@ -18,6 +18,10 @@
 //! the whole matrix otherwise, since concurrent cells share the process's descriptor table).
 //!
 //! `SoapFault` is not in the matrix: it is an ONVIF fault the RTSP server ignores.
+//!
+//! `CAMLINK_MATRIX_JOBS=N` sets how many cells run at once (default 8; 1 adds the per-cell
+//! descriptor check, ~90 s here); `CAMLINK_MATRIX_ONLY=text` runs the cells whose name
+//! (`AtStart(Stall) over Tls`) contains the text.
 
 #![cfg(feature = "mock")]
 
@@ -94,6 +98,9 @@ use Outcome::*;
 use Via::*;
 
 const LOSS: f64 = 0.1;
+/// A swap only shows as loss over TCP when both packets are of one stream (the mock may swap a
+/// video packet with the next audio one): swap often enough that some always are.
+const REORDER: f64 = 0.3;
 const SLOW_OK: Duration = Duration::from_millis(300);
 const SLOW_TOO: Duration = Duration::from_millis(2500);
 const EXPIRE: Duration = Duration::from_millis(700);
@@ -134,9 +141,9 @@ static CELLS: &[Cell] = &[
     cell(AtStart(Fault::PacketLoss(LOSS)), Udp, Plays { loss: true }, ""),
     cell(AtStart(Fault::PacketLoss(LOSS)), Tls, Plays { loss: true }, ""),
     // Packets swapped: the UDP reorder buffer repairs them; interleaved, the late one is dropped.
-    cell(AtStart(Fault::PacketReorder(LOSS)), Tcp, Plays { loss: true }, "late packet dropped"),
-    cell(AtStart(Fault::PacketReorder(LOSS)), Udp, Plays { loss: false }, "reorder buffer"),
-    cell(AtStart(Fault::PacketReorder(LOSS)), Tls, Plays { loss: true }, "late packet dropped"),
+    cell(AtStart(Fault::PacketReorder(REORDER)), Tcp, Plays { loss: true }, "late packet dropped"),
+    cell(AtStart(Fault::PacketReorder(REORDER)), Udp, Plays { loss: false }, "reorder buffer"),
+    cell(AtStart(Fault::PacketReorder(REORDER)), Tls, Plays { loss: true }, "late packet dropped"),
     // Packets sent twice: dropped silently everywhere.
     cell(AtStart(Fault::PacketDuplicate(LOSS)), Tcp, Plays { loss: false }, ""),
     cell(AtStart(Fault::PacketDuplicate(LOSS)), Udp, Plays { loss: false }, ""),
@@ -619,32 +626,4 @@ fn the_matrix_covers_every_rtsp_fault_over_every_transport() {
             assert!(n >= 1, "{name} over {via:?} is not in the matrix");
         }
     }
-}
-
-/// Not a fault but the liveness the faults are judged against: over UDP, RTCP receiver
-/// reports keep a session alive (RFC 2326 §12.37; cameras count them), without keepalive
-/// requests, beyond several session timeouts.
-#[tokio::test]
-async fn udp_receiver_reports_keep_a_mock_session_alive() {
-    let cam = MockCamera::builder()
-        .credentials("admin", "secret")
-        .profiles(vec![ProfileConfig::new("main", VideoCodec::H264, 160, 120)])
-        .discovery_port(None)
-        .session_timeout(Duration::from_secs(1))
-        .start()
-        .await
-        .unwrap();
-    let opts = SessionOptions::new()
-        .credentials(Credentials::new("admin", "secret"))
-        .timeouts(timeouts())
-        .transport(TransportMode::Udp)
-        .keepalive(camlink::rtsp::session::KeepaliveMethod::None)
-        .receiver_report_interval(Duration::from_millis(250));
-    let mut s = Session::open(&cam.rtsp_url("main"), opts).await.unwrap();
-    let started = Instant::now();
-    let mut r = Run::default();
-    // 100 frames at 25 a second: 4 s, four session timeouts.
-    read(&mut s, 100, &mut r).await;
-    assert!(r.error.is_none(), "after {:?}: {r:?}", started.elapsed());
-    assert_eq!(r.frames, 100, "{r:?}");
 }

@@ -101,11 +101,13 @@ where
         session: None,
         rng: SeededRng::new(shared.config.seed ^ u64::from(peer.port())),
         profiles: Vec::new(),
+        stalled: false,
     };
     let mut framer = Framer::new(Limits::default());
     let mut shutdown = shared.shutdown.subscribe();
+    let mut scratch = [0u8; 1024];
     'conn: loop {
-        loop {
+        while !conn.stalled {
             match framer.next_item() {
                 Ok(Some(Item::Message(Message::Request(req)))) => {
                     shared.requests.fetch_add(1, Ordering::Relaxed);
@@ -133,13 +135,20 @@ where
         }
         let timeout = conn.session_timeout();
         let rtcp_seen = conn.session.as_ref().map(|s| s.rtcp_seen.clone());
+        let stalled = conn.stalled;
         let idle = conn
             .session
             .as_ref()
             .map(|s| timeout.saturating_sub(s.last_activity.elapsed()))
             .unwrap_or(Duration::from_secs(3600));
         tokio::select! {
-            r = reader.read_buf(framer.read_buf()) => match r {
+            r = async {
+                if stalled {
+                    reader.read(&mut scratch).await
+                } else {
+                    reader.read_buf(framer.read_buf()).await
+                }
+            } => match r {
                 Ok(0) | Err(_) => break,
                 Ok(_) => {}
             },
@@ -179,6 +188,8 @@ struct Conn {
     rng: SeededRng,
     /// Tracks of the profile described or set up (cached per connection).
     profiles: Vec<(usize, Arc<Vec<TrackSpec>>)>,
+    /// The stall fault caught a request: nothing is answered on this connection any more.
+    stalled: bool,
 }
 
 impl Conn {
@@ -258,8 +269,10 @@ impl Conn {
             return false;
         }
         if self.shared.faults.is_on("stall") {
-            let _ = self.shared.shutdown.subscribe().changed().await;
-            return false;
+            // Never answer again on this connection; the serve loop keeps reading (and
+            // discarding) so that it notices the client closing.
+            self.stalled = true;
+            return true;
         }
         if let Some(Fault::SlowAnswers(d)) = self.shared.faults.get("slow") {
             tokio::time::sleep(d).await;
