@@ -4,6 +4,7 @@
 #   bash scripts/bench-sessions.sh [secs]        # default 60 s per run; 10 for a smoke run
 #   SENDER=mock bash scripts/bench-sessions.sh 10  # the mock camera as sender (real time only)
 #   CASES="tcp:1:1 udp:1:25" bash scripts/bench-sessions.sh 10   # a subset (transport:sessions:rate)
+#   READ_BUFFER=0 bash scripts/bench-sessions.sh  # no extra camlink row with a smaller read buffer
 #
 # For each case (transport, sessions, pacing rate) and each library in turn: a fresh sender
 # process (`camlink-bench-sessions serve`, the light in-process sender streaming a synthetic
@@ -19,6 +20,9 @@ set -euo pipefail
 SECS="${1:-60}"
 SENDER="${SENDER:-light}"
 CASES="${CASES:-tcp:1:1 tcp:100:1 tcp:500:1 udp:500:1 udp:1:25}"
+# For cases of 100 sessions or more, camlink also runs with this SessionOptions::read_buffer
+# (bytes; the default is 256 KiB) as an extra row; 0 = no extra row.
+READ_BUFFER="${READ_BUFFER:-32768}"
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 WS="$ROOT/benches/sessions"
 BIN="$WS/target/release/camlink-bench-sessions"
@@ -73,11 +77,16 @@ kv() { # kv "<line>" key
     sed -n "s/.*\b$2=\([^ ]*\).*/\1/p" <<<"$1"
 }
 
-# run <lib> <transport> <sessions> <rate>: writes the client's line, followed by the sender's
+# run <lib> <transport> <sessions> <rate> [read_buffer]: writes the client's line, followed by the sender's
 # stats, to $OUT/<lib>-<transport>-<sessions>-x<rate>.line (run in this shell, not a subshell,
 # so that the exit trap knows the sender's pid).
 run() {
-    local lib=$1 tr=$2 n=$3 rate=$4 tag="$1-$2-$3-x$4"
+    local lib=$1 tr=$2 n=$3 rate=$4 rb=${5:-} tag="$1-$2-$3-x$4"
+    local extra=()
+    if [[ -n "$rb" ]]; then
+        tag="$1-rb$5-$2-$3-x$4"
+        extra=(--read-buffer "$rb")
+    fi
     : >"$OUT/$tag.serve.out"
     "$BIN" serve --sender "$SENDER" --rate "$rate" --stats-secs 2 >"$OUT/$tag.serve.out" 2>"$OUT/$tag.serve.err" &
     local sp=$!
@@ -94,7 +103,7 @@ run() {
         return 1
     fi
     local line
-    line=$(timeout $((SECS + 120)) "$BIN" client --lib "$lib" --transport "$tr" --sessions "$n" --secs "$SECS" --url "$url" 2>"$OUT/$tag.client.err") || true
+    line=$(timeout $((SECS + 120)) "$BIN" client --lib "$lib" --transport "$tr" --sessions "$n" --secs "$SECS" --url "$url" "${extra[@]}" 2>"$OUT/$tag.client.err") || true
     kill "$sp" 2>/dev/null || true
     wait "$sp" 2>/dev/null || true
     local last
@@ -121,19 +130,30 @@ for c in $CASES; do
     run retina "$tr" "$n" "$rate"
     cl=$(cat "$OUT/camlink-$tr-$n-x$rate.line")
     rl=$(cat "$OUT/retina-$tr-$n-x$rate.line")
+    bl=""
+    if ((READ_BUFFER > 0 && n >= 100)); then
+        run camlink "$tr" "$n" "$rate" "$READ_BUFFER"
+        bl=$(cat "$OUT/camlink-rb$READ_BUFFER-$tr-$n-x$rate.line")
+    fi
     {
         echo
         echo "### $tr, $n session(s), ${rate}× real time, $SECS s"
         echo
         echo "| lib | transport | sessions | client CPU-s per stream-minute | peak RSS per session (KiB) | frames received | frames lost | packets lost (lib) | delivered Mbit/s | sender late frames |"
         echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"
-        for l in "$cl" "$rl"; do
+        for l in "$cl" "$rl" ${bl:+"$bl"}; do
             echo "| $(kv "$l" lib) | $tr | $(kv "$l" sessions_ok)/$n | $(kv "$l" cpu_s_per_stream_min) | $(kv "$l" rss_kib_per_session) | $(kv "$l" frames) | $(kv "$l" frames_lost) | $(kv "$l" packets_lost) | $(kv "$l" mbit_s) | $(kv "$l" sender_late_frames) |"
         done
         awk -v a="$(kv "$cl" cpu_s_per_stream_min)" -v b="$(kv "$rl" cpu_s_per_stream_min)" \
             -v c="$(kv "$cl" rss_kib_per_session)" -v d="$(kv "$rl" rss_kib_per_session)" 'BEGIN {
             printf "\ncamlink/retina: CPU per stream-minute %s, RSS per session %s\n",
                 (b > 0 ? sprintf("%.2f", a / b) : "n/a"), (d > 0 ? sprintf("%.2f", c / d) : "n/a") }'
+        if [[ -n "$bl" ]]; then
+            awk -v a="$(kv "$bl" cpu_s_per_stream_min)" -v b="$(kv "$rl" cpu_s_per_stream_min)" \
+                -v c="$(kv "$bl" rss_kib_per_session)" -v d="$(kv "$rl" rss_kib_per_session)" -v rb="$READ_BUFFER" 'BEGIN {
+                printf "camlink with read_buffer %d KiB / retina: CPU per stream-minute %s, RSS per session %s\n", rb / 1024,
+                    (b > 0 ? sprintf("%.2f", a / b) : "n/a"), (d > 0 ? sprintf("%.2f", c / d) : "n/a") }'
+        fi
     } | tee -a "$OUT/report.md"
 done
 echo

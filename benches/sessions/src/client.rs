@@ -30,6 +30,8 @@ pub struct Args {
     pub secs: f64,
     pub transport: Transport,
     pub url: String,
+    /// camlink only: `SessionOptions::read_buffer` (None: the default).
+    pub read_buffer: Option<usize>,
 }
 
 /// Counters summed over all sessions.
@@ -112,10 +114,12 @@ async fn run_async(args: Args) -> Result<String, String> {
         let url = args.url.clone();
         let stop = stop_rx.clone();
         let playing = playing.clone();
-        let (lib, transport) = (args.lib, args.transport);
+        let (lib, transport, read_buffer) = (args.lib, args.transport, args.read_buffer);
         tasks.push(tokio::spawn(async move {
             let r = match lib {
-                Lib::Camlink => camlink_session(&url, transport, gate, &c, stop, &playing).await,
+                Lib::Camlink => {
+                    camlink_session(&url, transport, read_buffer, gate, &c, stop, &playing).await
+                }
                 Lib::Retina => retina_session(&url, transport, gate, &c, stop, &playing).await,
             };
             if let Err(e) = r {
@@ -154,7 +158,7 @@ async fn run_async(args: Args) -> Result<String, String> {
     let (user, sys) = (cpu1.0 - cpu0.0, cpu1.1 - cpu0.1);
     let stream_minutes = sessions_ok.max(1) as f64 * window / 60.0;
     Ok(format!(
-        "lib={lib} transport={tr} sessions={n} sessions_ok={sessions_ok} sessions_failed={failed} sessions_broken={broken} \
+        "lib={lib}{rb} transport={tr} sessions={n} sessions_ok={sessions_ok} sessions_failed={failed} sessions_broken={broken} \
          setup_s={setup_secs:.2} secs={window:.2} frames={frames} frames_lost={missing} packets_lost={plost} bytes={bytes} \
          mbit_s={mbit:.1} cpu_user_s={user:.2} cpu_sys_s={sys:.2} cpu_s_per_stream_min={cpm:.4} \
          rss_start_kib={rss_before} peak_rss_kib={peak_rss} rss_kib_per_session={rps:.0}",
@@ -167,6 +171,10 @@ async fn run_async(args: Args) -> Result<String, String> {
             Transport::Udp => "udp",
         },
         n = args.sessions,
+        rb = match (args.lib, args.read_buffer) {
+            (Lib::Camlink, Some(b)) => format!("-rb{}k", b / 1024),
+            _ => String::new(),
+        },
         failed = c.sessions_failed.load(Ordering::Relaxed),
         broken = c.sessions_broken.load(Ordering::Relaxed),
         missing = c.frames_missing.load(Ordering::Relaxed),
@@ -180,6 +188,7 @@ async fn run_async(args: Args) -> Result<String, String> {
 async fn camlink_session(
     url: &str,
     transport: Transport,
+    read_buffer: Option<usize>,
     gate: Arc<Semaphore>,
     c: &Counters,
     mut stop: tokio::sync::watch::Receiver<bool>,
@@ -187,13 +196,16 @@ async fn camlink_session(
 ) -> Result<(), String> {
     use camlink::codec::nal::NalFormat;
     use camlink::rtsp::client::{Item, Session, SessionOptions, TransportMode};
-    let opts = SessionOptions::new()
+    let mut opts = SessionOptions::new()
         .transport(match transport {
             Transport::Tcp => TransportMode::Tcp,
             Transport::Udp => TransportMode::Udp,
         })
         // The same frame format as retina's default (4-byte lengths, no inserted parameter sets).
         .nal_format(NalFormat::LengthPrefixed);
+    if let Some(b) = read_buffer {
+        opts = opts.read_buffer(b);
+    }
     let mut session = {
         let _permit = gate.acquire().await.map_err(|e| e.to_string())?;
         match Session::open(url, opts).await {

@@ -3,7 +3,7 @@
 //! ```text
 //! camlink-bench-sessions serve  [--sender light|mock] [--port P] [--rate R] [--bitrate BPS]
 //! camlink-bench-sessions client --lib camlink|retina --url URL [--sessions N] [--secs T]
-//!                               [--transport tcp|udp]
+//!                               [--transport tcp|udp] [--read-buffer BYTES (camlink)]
 //! ```
 //!
 //! `serve` prints `url=<rtsp url>` on stdout, then (light sender) a stats line on stderr every
@@ -23,7 +23,7 @@ use std::time::Duration;
 fn usage() -> ! {
     eprintln!(
         "usage: camlink-bench-sessions serve [--sender light|mock] [--port P] [--rate R] [--bitrate BPS]\n\
-         \x20      camlink-bench-sessions client --lib camlink|retina --url URL [--sessions N] [--secs T] [--transport tcp|udp]"
+         \x20      camlink-bench-sessions client --lib camlink|retina --url URL [--sessions N] [--secs T] [--transport tcp|udp] [--read-buffer BYTES]"
     );
     std::process::exit(2)
 }
@@ -79,6 +79,10 @@ fn main() {
                 secs: get(&f, "secs", 10.0f64),
                 transport,
                 url,
+                read_buffer: f
+                    .iter()
+                    .any(|(k, _)| k == "read-buffer")
+                    .then(|| get(&f, "read-buffer", 0usize)),
             };
             match client::run(a) {
                 Ok(line) => println!("{line}"),
