@@ -142,6 +142,10 @@ pub struct ProfileConfig {
     /// Whether the profile has an ONVIF metadata track.
     #[serde(default)]
     pub metadata: bool,
+    /// Stream a synthetic H.264 stream of this many bits per second
+    /// ([`crate::mock::synthetic`]) instead of the sample video (`video` must be `h264`).
+    #[serde(default)]
+    pub synthetic_bitrate: Option<u32>,
 }
 
 fn default_video() -> VideoCodec {
@@ -173,7 +177,18 @@ impl ProfileConfig {
             bitrate_kbps: 1024,
             audio: None,
             metadata: false,
+            synthetic_bitrate: None,
         }
+    }
+
+    /// The same profile streaming a synthetic H.264 stream of `bitrate` bits per second (25 fps,
+    /// a keyframe every 2 s; see [`crate::mock::synthetic`]) instead of the sample video.
+    pub fn with_synthetic(mut self, bitrate: u32) -> Self {
+        self.video = VideoCodec::H264;
+        self.fps = 25;
+        self.bitrate_kbps = bitrate / 1000;
+        self.synthetic_bitrate = Some(bitrate);
+        self
     }
 
     /// The same profile with audio.
@@ -523,6 +538,18 @@ impl MockConfig {
                 return Err(Error::invalid_input(format!(
                     "profile {:?}: width, height and fps must be positive",
                     p.token
+                )));
+            }
+            if let Some(b) = p.synthetic_bitrate
+                && (p.video != VideoCodec::H264
+                    || !(super::synthetic::MIN_BITRATE..=super::synthetic::MAX_BITRATE)
+                        .contains(&b))
+            {
+                return Err(Error::invalid_input(format!(
+                    "profile {:?}: a synthetic stream is H.264 of {}..={} bit/s",
+                    p.token,
+                    super::synthetic::MIN_BITRATE,
+                    super::synthetic::MAX_BITRATE
                 )));
             }
         }

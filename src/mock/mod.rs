@@ -31,6 +31,7 @@ pub mod onvif_state;
 mod rtsp_media;
 mod rtsp_server;
 pub mod snapshot;
+pub mod synthetic;
 pub mod tls;
 
 pub use builder::MockCameraBuilder;

@@ -15,6 +15,7 @@ use super::camera::Shared;
 use super::config::ProfileConfig;
 use super::faults::{Fault, SeededRng};
 use super::media::{self, AudioCodec, MediaTrack, VideoCodec};
+use super::synthetic::SyntheticH264;
 use crate::codec::{Packetizer, PacketizerConfig};
 use crate::rtp::NtpTimestamp;
 use crate::rtp::rtcp::{SenderReport, build_sender_report_with_cname};
@@ -44,7 +45,10 @@ pub(crate) enum TrackKind {
 /// The tracks of a profile, with their SDP media descriptions.
 pub(crate) fn tracks_for(p: &ProfileConfig) -> crate::Result<Vec<TrackSpec>> {
     let mut out = Vec::new();
-    let video = media::video_track(p.video, p.width)?;
+    let video = match p.synthetic_bitrate {
+        Some(b) if p.video == VideoCodec::H264 => SyntheticH264::shared_track(b),
+        _ => media::video_track(p.video, p.width)?,
+    };
     let n = out.len() + 1;
     let control = format!("trackID={n}");
     let (m, kind) = match p.video {
