@@ -257,7 +257,7 @@ impl Conn {
             }
             "SETUP" => {
                 let t = req.transport.clone().unwrap_or_default();
-                let ssrc = format!("{:08X}", synth::SSRC);
+                let ssrc = format!("{:08X}", self.stream.ssrc);
                 if t.contains("TCP") || t.contains("interleaved") {
                     *media = Some(Media::Tcp);
                     h += &format!(

@@ -100,7 +100,7 @@ fn serve(f: &[(String, String)]) {
     let sender: String = get(f, "sender", "light".to_owned());
     let port: u16 = get(f, "port", 0);
     let rate: f64 = get(f, "rate", 1.0);
-    let bitrate: u64 = get(f, "bitrate", 4_000_000);
+    let bitrate: u32 = get(f, "bitrate", 4_000_000);
     let stats_secs: f64 = get(f, "stats-secs", 5.0);
     if !(rate > 0.0 && rate <= 1000.0) {
         usage()
@@ -155,8 +155,7 @@ fn serve(f: &[(String, String)]) {
                     eprintln!("serve: the mock camera paces in real time only (--rate 1)");
                     std::process::exit(2)
                 }
-                let mut p = ProfileConfig::new("main", VideoCodec::H264, 640, 360);
-                p.bitrate_kbps = (bitrate / 1000) as u32;
+                let p = ProfileConfig::new("main", VideoCodec::H264, 640, 360).with_synthetic(bitrate);
                 let cam = MockCamera::builder()
                     .no_auth()
                     .rtsp_port(port)
@@ -170,7 +169,7 @@ fn serve(f: &[(String, String)]) {
                     .expect("mock camera");
                 println!("url={}", cam.rtsp_url("main"));
                 let _ = std::io::stdout().flush();
-                eprintln!("serve: mock camera (sample media)");
+                eprintln!("serve: mock camera, synthetic H.264 at {bitrate} bit/s");
                 let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
                     .expect("signal");
                 tokio::select! {
