@@ -623,8 +623,35 @@ fn ratios(i: &Inputs) {
     );
 }
 
+/// `VS_RETINA_PROFILE=<case>`: runs only that case `VS_RETINA_PROFILE_RUNS` times (default 20)
+/// and exits (for callgrind or perf).
+fn profile(i: &Inputs, case: &str) {
+    let runs = std::env::var("VS_RETINA_PROFILE_RUNS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(20);
+    for _ in 0..runs {
+        match case {
+            "camlink_depacketize" => black_box(camlink_depacketize(&i.stream, &i.memory_packets)),
+            "retina_depacketize" => {
+                black_box(retina_depacketize(&i.stream, &i.fmtp, &i.memory_packets))
+            }
+            "camlink_framing" => black_box(camlink_framing(&i.stream, &i.memory_stream)),
+            "retina_framing" => black_box(retina_framing(&i.stream, &i.fmtp, &i.memory_stream)),
+            "camlink_tcp" => tcp_run(i, true).0,
+            "retina_tcp" => tcp_run(i, false).0,
+            "plain_reader" => plain_run(i).0,
+            other => panic!("unknown case {other}"),
+        };
+    }
+}
+
 fn main() {
     let i = inputs();
+    if let Ok(case) = std::env::var("VS_RETINA_PROFILE") {
+        profile(&i, &case);
+        return;
+    }
     let mut c = Criterion::default()
         .sample_size(10)
         .warm_up_time(Duration::from_millis(500))

@@ -76,6 +76,33 @@
 //! | RTSP / RTSPS | 554 / 322 | the stream URL |
 //! | WS-Discovery | UDP 3702, group 239.255.255.250 | discovery options |
 //! | mDNS | UDP 5353 | discovery options |
+//!
+//! ## Limits
+//!
+//! Every size or count a peer controls is bounded; going past a bound gives
+//! [`ErrorKind::LimitExceeded`] (or the error named below) and allocates nothing beyond it
+//! (`tests/limits.rs` measures the peak allocation of each case).
+//!
+//! | bound | value | error |
+//! |---|---|---|
+//! | RTSP message head | [`rtsp::framing::DEFAULT_MAX_HEAD`] (option [`rtsp::framing::Limits`]) | `LimitExceeded` |
+//! | RTSP message body (e.g. an SDP; a 4 GiB `Content-Length` is refused at once) | [`rtsp::framing::DEFAULT_MAX_BODY`] | `LimitExceeded` |
+//! | bytes buffered by the RTSP framer | [`rtsp::framing::DEFAULT_MAX_BUFFERED`] | `LimitExceeded` |
+//! | interleaved frame | [`rtsp::framing::MAX_INTERLEAVED_PAYLOAD`] (the 16-bit length) | — |
+//! | header count / value / Transport specs | [`rtsp::message::MAX_HEADERS`], [`rtsp::headers::MAX_VALUE_LEN`], [`rtsp::headers::MAX_TRANSPORTS`] | `LimitExceeded` |
+//! | SDP | [`rtsp::sdp::MAX_SDP_LEN`], [`rtsp::sdp::MAX_MEDIA`], [`rtsp::sdp::MAX_ATTRIBUTES`] | `LimitExceeded` |
+//! | camera requests while a response is awaited | [`rtsp::client::MAX_MESSAGES_PER_RESPONSE`] | `Protocol` |
+//! | packets kept before the PLAY answer | [`rtsp::client::MAX_EARLY_PACKETS`] | counted as loss |
+//! | access unit (frame) | [`codec::MAX_FRAME_LEN`] | `LimitExceeded` |
+//! | frames ready in a depacketizer | [`codec::MAX_READY_FRAMES`] | oldest dropped |
+//! | reorder depth | [`rtp::reorder::MAX_DEPTH`] (option: the depth asked for) | held packets released, gaps counted as loss |
+//! | RTCP compound | [`rtp::rtcp::MAX_COMPOUND_LEN`], [`rtp::rtcp::MAX_PACKETS_PER_COMPOUND`] | `LimitExceeded` |
+//! | SOAP response | [`onvif::xml::MAX_DOCUMENT_BYTES`], [`onvif::xml::MAX_DEPTH`], [`onvif::xml::MAX_ELEMENTS`] | `LimitExceeded` |
+//! | snapshot | [`onvif::client::MAX_SNAPSHOT_BYTES`] | `LimitExceeded` |
+//! | auth challenges | [`auth::MAX_HEADER_LEN`], [`auth::MAX_CHALLENGES`], [`auth::MAX_PARAMS`] | `LimitExceeded` |
+//! | WS-Discovery datagram / matches per message / answers kept | [`discovery::ws_discovery::MAX_MESSAGE_LEN`], [`discovery::ws_discovery::MAX_MATCHES_PER_MESSAGE`], [`discovery::probe::MAX_RESULTS`] (option `max_results`) | beyond ignored |
+//! | DNS message (mDNS) / services / pending answers | [`discovery::dns::MAX_MESSAGE_LEN`], [`discovery::mdns::MAX_SERVICES`], [`discovery::mdns::MAX_PENDING`] | `LimitExceeded` / beyond ignored |
+//! | mock camera requests (HTTP head / body) | `mock::http::MAX_REQUEST_HEAD` / `MAX_REQUEST_BODY` | HTTP 413 |
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]

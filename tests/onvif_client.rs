@@ -690,7 +690,7 @@ fn event_camera(per_sub: usize) -> (Handler, Arc<Mutex<usize>>) {
                     req.path
                 );
                 let mut p = pulled.lock().unwrap();
-                let count = p.entry(id.clone()).or_default();
+                let count = p.entry(id.to_string()).or_default();
                 if *count >= per_sub {
                     return Some(fault(
                         400,

@@ -4,9 +4,7 @@
 //! that writes pre-built bytes. The same run prints the packet rate (a rough figure only; the
 //! benchmark proper belongs to issue 9).
 
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::io::{Read, Write};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use bytes::BytesMut;
@@ -18,30 +16,11 @@ use camlink::rtsp::framing::{Framer, Item as Framed, Limits, write_data};
 use camlink::rtsp::message::{Message, Method, Response};
 use camlink::rtsp::sdp::{Media, SessionDescription};
 
-struct Counting;
-
-static ALLOCS: AtomicUsize = AtomicUsize::new(0);
-
-// SAFETY: forwards to the system allocator unchanged; only counts calls.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        ALLOCS.fetch_add(1, Ordering::Relaxed);
-        // SAFETY: same contract as the caller's.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: same contract as the caller's.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        ALLOCS.fetch_add(1, Ordering::Relaxed);
-        // SAFETY: same contract as the caller's.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
+#[path = "common/counting_alloc.rs"]
+mod counting_alloc;
 
 #[global_allocator]
-static GLOBAL: Counting = Counting;
+static GLOBAL: counting_alloc::Counting = counting_alloc::Counting;
 
 const FRAMES: usize = 1500;
 const SPS: &[u8] = &[0x67, 0x42, 0x00, 0x1f, 0xe9, 0x02, 0x80, 0xb6, 0x40];
@@ -158,11 +137,11 @@ fn steady_state_allocations_are_per_frame_not_per_packet() {
                 frames += 1;
                 bytes += f.frame.payload.len();
                 if frames == 200 {
-                    a0 = ALLOCS.load(Ordering::Relaxed);
+                    a0 = counting_alloc::calls();
                     t0 = Instant::now();
                 }
                 if frames == 1200 {
-                    a1 = ALLOCS.load(Ordering::Relaxed);
+                    a1 = counting_alloc::calls();
                     t1 = Instant::now();
                 }
             }

@@ -1,35 +1,13 @@
 //! The interleaved hot path allocates nothing per frame beyond the `Bytes` split: a counting
 //! allocator checks it while 1000 frames are framed from a filled buffer.
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicUsize, Ordering};
-
 use camlink::rtsp::framing::{Framer, Item};
 
-struct Counting;
-
-static ALLOCS: AtomicUsize = AtomicUsize::new(0);
-
-// SAFETY: forwards to the system allocator unchanged; only counts calls.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        ALLOCS.fetch_add(1, Ordering::Relaxed);
-        // SAFETY: same contract as the caller's.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: same contract as the caller's.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        ALLOCS.fetch_add(1, Ordering::Relaxed);
-        // SAFETY: same contract as the caller's.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
+#[path = "common/counting_alloc.rs"]
+mod counting_alloc;
 
 #[global_allocator]
-static GLOBAL: Counting = Counting;
+static GLOBAL: counting_alloc::Counting = counting_alloc::Counting;
 
 #[test]
 fn no_allocation_per_interleaved_frame() {
@@ -44,14 +22,14 @@ fn no_allocation_per_interleaved_frame() {
         }
     }
     let mut payloads = Vec::with_capacity(FRAMES);
-    let before = ALLOCS.load(Ordering::Relaxed);
+    let before = counting_alloc::calls();
     while let Some(item) = framer.next_item().unwrap() {
         let Item::Data { payload, .. } = item else {
             panic!("unexpected message")
         };
         payloads.push(payload);
     }
-    let allocs = ALLOCS.load(Ordering::Relaxed) - before;
+    let allocs = counting_alloc::calls() - before;
     assert_eq!(payloads.len(), FRAMES);
     assert!(payloads.iter().all(|p| p.len() == 1400));
     // The first split turns the buffer into a shared one (one allocation); then none.

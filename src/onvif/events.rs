@@ -322,7 +322,7 @@ fn walk_topics(el: &Element, prefix: &str, out: &mut Vec<TopicDescription>) {
             continue;
         }
         let path = if prefix.is_empty() {
-            c.name.clone()
+            c.name.to_string()
         } else {
             format!("{prefix}/{}", c.name)
         };

@@ -78,10 +78,21 @@ pub(crate) async fn read_answer(
     {
         return Err(Error::limit(what, cap));
     }
-    let mut body = Vec::new();
+    // Reserve what the peer announced (already checked against the cap), and grow by doubling
+    // but never past the cap: an endless body costs at most `cap` bytes before it is refused.
+    let announced = resp
+        .content_length()
+        .and_then(|n| usize::try_from(n).ok())
+        .unwrap_or(0);
+    let mut body = Vec::with_capacity(announced.min(cap));
     while let Some(chunk) = resp.chunk().await.map_err(map_reqwest)? {
-        if body.len().saturating_add(chunk.len()) > cap {
+        let need = body.len().saturating_add(chunk.len());
+        if need > cap {
             return Err(Error::limit(what, cap));
+        }
+        if need > body.capacity() {
+            let target = need.max(body.capacity().saturating_mul(2)).min(cap);
+            body.reserve_exact(target - body.len());
         }
         body.extend_from_slice(&chunk);
     }

@@ -11,6 +11,8 @@
 use std::borrow::Cow;
 use std::sync::Arc;
 
+use compact_str::CompactString;
+
 use quick_xml::NsReader;
 use quick_xml::events::Event;
 use quick_xml::name::ResolveResult;
@@ -30,9 +32,9 @@ pub struct Attribute {
     /// Namespace URI of a prefixed attribute (`None` for unprefixed or unresolved ones).
     pub ns: Option<String>,
     /// Local name.
-    pub name: String,
+    pub name: CompactString,
     /// Value with entities and character references resolved.
-    pub value: String,
+    pub value: CompactString,
 }
 
 /// One element of a parsed document.
@@ -41,14 +43,15 @@ pub struct Element {
     /// Namespace URI; `None` when unqualified or when its prefix was never declared (shared
     /// between the elements of a document).
     pub ns: Option<Arc<str>>,
-    /// Local name (without prefix).
-    pub name: String,
+    /// Local name (without prefix); stored inline when short, as element names are.
+    pub name: CompactString,
     /// Attributes (namespace declarations excluded).
     pub attributes: Vec<Attribute>,
     /// Child elements in document order.
     pub children: Vec<Element>,
-    /// The element's own text (all its text, entity and CDATA pieces, concatenated).
-    pub text: String,
+    /// The element's own text (all its text, entity and CDATA pieces, concatenated); stored
+    /// inline when short.
+    pub text: CompactString,
     /// Byte offset of the start tag in the input.
     pub offset: usize,
 }
@@ -195,7 +198,11 @@ pub fn parse(input: &[u8]) -> Result<Element> {
     if input.len() > MAX_DOCUMENT_BYTES {
         return Err(Error::limit("XML document", MAX_DOCUMENT_BYTES));
     }
-    let text: Cow<'_, str> = String::from_utf8_lossy(input);
+    // Valid UTF-8 (the usual case) is borrowed after a fast check; only invalid input is copied.
+    let text: Cow<'_, str> = match std::str::from_utf8(input) {
+        Ok(t) => Cow::Borrowed(t),
+        Err(_) => String::from_utf8_lossy(input),
+    };
     let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
     let mut reader = NsReader::from_str(text);
     {
@@ -251,7 +258,7 @@ pub fn parse(input: &[u8]) -> Result<Element> {
                 let (local, _prefix) = qname.decompose();
                 let mut el = Element {
                     ns,
-                    name: local.into_inner().to_string(),
+                    name: CompactString::from(local.into_inner()),
                     offset: pos,
                     ..Element::default()
                 };
@@ -262,14 +269,14 @@ pub fn parse(input: &[u8]) -> Result<Element> {
                     let (ans, alocal) = reader.resolver().resolve_attribute(attr.key);
                     let value = attr
                         .normalized_value(quick_xml::XmlVersion::Implicit1_0)
-                        .map(|v| v.into_owned())
-                        .unwrap_or_else(|_| attr.value.to_string());
+                        .map(|v| CompactString::from(v.as_ref()))
+                        .unwrap_or_else(|_| CompactString::from(attr.value.as_ref()));
                     el.attributes.push(Attribute {
                         ns: match ans {
                             ResolveResult::Bound(n) => Some(n.into_inner().to_string()),
                             _ => None,
                         },
-                        name: alocal.into_inner().to_string(),
+                        name: CompactString::from(alocal.into_inner()),
                         value,
                     });
                 }
@@ -291,10 +298,10 @@ pub fn parse(input: &[u8]) -> Result<Element> {
             }
             Event::Text(t) => {
                 if let Some(top) = stack.last_mut() {
-                    let content = t.xml10_content();
-                    // Indentation between elements is dropped; text is read trimmed anyway.
-                    if !top.text.is_empty() || !content.trim().is_empty() {
-                        top.text.push_str(&content);
+                    // Indentation between elements is dropped (checked on the raw bytes, before
+                    // any decoding); text is read trimmed anyway.
+                    if !top.text.is_empty() || !t.bytes().all(|b| b.is_ascii_whitespace()) {
+                        top.text.push_str(&t.xml10_content());
                     }
                 }
             }

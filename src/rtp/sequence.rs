@@ -98,6 +98,9 @@ pub struct SequenceTracker {
     jitter: f64,
     last_transit: Option<i64>,
     origin: Option<Instant>,
+    /// The last arrival time converted to RTP units (arrival, clock rate, units): packets read
+    /// in one batch share their arrival time, and the conversion is done once for them.
+    last_arrival: Option<(Instant, u32, i64)>,
     last_sr: Option<(u32, Instant)>,
 }
 
@@ -182,9 +185,23 @@ impl SequenceTracker {
     /// Updates the interarrival jitter (RFC 3550 A.8) with a packet's RTP timestamp, its
     /// arrival time and the stream's clock rate.
     pub fn on_arrival(&mut self, rtp_timestamp: u32, arrival: Instant, clock_rate: u32) {
-        let origin = *self.origin.get_or_insert(arrival);
-        let elapsed = arrival.saturating_duration_since(origin);
-        let arrival_units = (elapsed.as_nanos() * u128::from(clock_rate) / 1_000_000_000) as i64;
+        let arrival_units = match self.last_arrival {
+            Some((at, rate, units)) if at == arrival && rate == clock_rate => units,
+            _ => {
+                let origin = *self.origin.get_or_insert(arrival);
+                let elapsed = arrival.saturating_duration_since(origin);
+                let rate = u64::from(clock_rate);
+                // elapsed × rate / 10^9 in 64 bits (the same low 64 bits as the 128-bit
+                // product): whole seconds scale exactly, and nanoseconds × rate < 2^62.
+                let units = elapsed
+                    .as_secs()
+                    .wrapping_mul(rate)
+                    .wrapping_add(u64::from(elapsed.subsec_nanos()) * rate / 1_000_000_000)
+                    as i64;
+                self.last_arrival = Some((arrival, clock_rate, units));
+                units
+            }
+        };
         let transit = arrival_units.wrapping_sub(i64::from(rtp_timestamp));
         if let Some(last) = self.last_transit {
             // Differences of 32-bit timestamps: keep them in the 32-bit signed range.
@@ -272,6 +289,27 @@ impl SequenceTracker {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn arrival_units_match_the_128_bit_formula_and_batches_share_them() {
+        use std::time::Duration;
+        let t0 = Instant::now();
+        for (offset, rate) in [
+            (Duration::from_nanos(1), 90_000u32),
+            (Duration::new(3, 999_999_999), 90_000),
+            (Duration::new(86_400 * 400, 123_456_789), 48_000),
+            (Duration::new(1_000_000, 5), u32::MAX),
+        ] {
+            let mut t = SequenceTracker::new();
+            t.on_arrival(0, t0, rate);
+            t.on_arrival(0, t0 + offset, rate);
+            let want = (offset.as_nanos() * u128::from(rate) / 1_000_000_000) as i64;
+            assert_eq!(t.last_transit, Some(want), "{offset:?} at {rate}");
+            // A second packet of the same batch: same arrival, converted once.
+            t.on_arrival(10, t0 + offset, rate);
+            assert_eq!(t.last_transit, Some(want - 10));
+        }
+    }
     use std::time::Duration;
 
     #[test]

@@ -97,7 +97,7 @@ pub use item::{Item, MediaKind, StreamFrame};
 pub use options::{
     DEFAULT_USER_AGENT, Replay, SessionOptions, TeardownPolicy, Timeouts, TransportMode,
 };
-pub use session::{BACKCHANNEL_REQUIRE, MAX_EARLY_PACKETS, Session};
+pub use session::{BACKCHANNEL_REQUIRE, MAX_EARLY_PACKETS, MAX_MESSAGES_PER_RESPONSE, Session};
 pub use stream::{StreamInfo, depacketizer_for};
 pub use supervisor::{Event, Health, Supervisor, SupervisorOptions};
 

@@ -72,6 +72,14 @@ impl Session {
         }
         // Everything already framed.
         loop {
+            // Interleaved frames (nearly every item while playing) without building an item.
+            if let Some((channel, payload)) = self.conn()?.framer.next_data() {
+                self.on_interleaved(channel, payload, now);
+                if !self.pending.is_empty() {
+                    return Ok(());
+                }
+                continue;
+            }
             let item = self.conn()?.framer.next_item()?;
             match item {
                 Some(Framed::Data { channel, payload }) => {
