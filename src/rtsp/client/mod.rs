@@ -95,7 +95,7 @@ mod stream;
 mod supervisor;
 mod udp;
 
-pub use connection::{READ_CHUNK, RTSP_PORT, RTSPS_PORT};
+pub use connection::{MAX_READ_CHUNK, MIN_READ_CHUNK, READ_CHUNK, RTSP_PORT, RTSPS_PORT};
 pub use item::{Item, MediaKind, StreamFrame};
 pub use options::{
     DEFAULT_USER_AGENT, Replay, SessionOptions, TeardownPolicy, Timeouts, TransportMode,
