@@ -112,6 +112,8 @@ pub struct SessionOptions {
     /// Free space kept in the RTSP connection's read buffer before each read (bytes): the
     /// most one read takes. Default [`READ_CHUNK`](super::READ_CHUNK) (256 KiB), clamped to
     /// [`MIN_READ_CHUNK`](super::MIN_READ_CHUNK)..=[`MAX_READ_CHUNK`](super::MAX_READ_CHUNK).
+    /// Over UDP the same size is reserved at a time for datagrams (at least
+    /// 128 KiB, room for two of the largest datagrams).
     /// Frames stay zero-copy slices of this buffer, so it is resident memory per session: a
     /// VMS with hundreds of low-rate streams over TCP may lower it (e.g. 32 KiB for a 4 Mbit/s
     /// stream) at the cost of more, smaller reads at high rates.
