@@ -430,7 +430,7 @@ impl MockCamera {
         if let Some(r) = self.responder.take() {
             r.stop().await; // sends Bye when announcing
         }
-        let _ = self.shared.shutdown.send(true);
+        self.shared.shutdown.send_replace(true);
         for t in self.tasks.drain(..) {
             let _ = t.await;
         }
@@ -439,7 +439,7 @@ impl MockCamera {
 
 impl Drop for MockCamera {
     fn drop(&mut self) {
-        let _ = self.shared.shutdown.send(true);
+        self.shared.shutdown.send_replace(true);
         for t in &self.tasks {
             t.abort();
         }
@@ -672,5 +672,27 @@ fn snapshot(shared: &Shared, req: &HttpRequest, rest: &str) -> HttpResponse {
     match super::snapshot::test_pattern_jpeg(w.max(16), h.max(16), &lines) {
         Ok(jpeg) => HttpResponse::new(200, "image/jpeg", jpeg),
         Err(e) => HttpResponse::new(500, "text/plain", e.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A camera shut down before its servers ever ran (nothing subscribed to the shutdown
+    /// signal yet) still stops: the signal is stored, not only sent to current subscribers.
+    #[tokio::test(flavor = "current_thread")]
+    async fn shutdown_right_after_start_returns() {
+        let cam = MockCamera::builder()
+            .discovery_port(None)
+            .start()
+            .await
+            .unwrap();
+        let rtsp = cam.ports().rtsp;
+        tokio::time::timeout(Duration::from_secs(5), cam.shutdown())
+            .await
+            .expect("shutdown hangs");
+        let refused = TcpStream::connect(("127.0.0.1", rtsp)).await;
+        assert!(refused.is_err(), "still listening after shutdown");
     }
 }

@@ -273,8 +273,18 @@ pub async fn serve_connection<S, F, Fut>(
             }
             Reply::Drop => return,
             Reply::Stall => {
-                let _ = shutdown.changed().await;
-                return;
+                // Never answer, but notice the peer closing: a stalled camera must not keep
+                // every connection a retrying client gave up on.
+                let mut scratch = [0u8; 1024];
+                loop {
+                    tokio::select! {
+                        r = stream.read(&mut scratch) => match r {
+                            Ok(0) | Err(_) => return,
+                            Ok(_) => {}
+                        },
+                        _ = shutdown.changed() => return,
+                    }
+                }
             }
         }
     }

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use tokio::io::{AsyncRead, AsyncReadExt as _, AsyncWrite, AsyncWriteExt as _};
 use tokio::net::UdpSocket;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{Notify, mpsc, watch};
 
 use super::camera::Shared;
 use super::faults::{Fault, SeededRng};
@@ -33,6 +33,8 @@ const MAX_TRACKS: usize = 8;
 struct SetupTrack {
     index: usize,
     sink: Sink,
+    /// Over UDP: dropped with the track, which ends its RTCP reader.
+    _rtcp_reader: Option<watch::Sender<()>>,
     ssrc: u32,
     seq0: u16,
     ts0: u32,
@@ -44,6 +46,34 @@ struct Session {
     tracks: Vec<SetupTrack>,
     playing: Option<watch::Sender<bool>>,
     last_activity: Instant,
+    /// Signalled by the tasks that read the client's RTCP over UDP: receiver reports keep a
+    /// session alive (RFC 2326 §12.37), as they do over TCP.
+    rtcp_seen: Arc<Notify>,
+}
+
+/// Most bytes of one RTCP datagram read (the rest is cut; only its arrival matters).
+const RTCP_READ_LEN: usize = 1500;
+
+/// Reads the client's RTCP on a UDP session's socket until the session is gone; each datagram
+/// from the client's address counts as activity.
+async fn read_rtcp(
+    sock: Arc<UdpSocket>,
+    client: std::net::IpAddr,
+    seen: Arc<Notify>,
+    mut alive: watch::Receiver<()>,
+) {
+    let mut buf = vec![0u8; RTCP_READ_LEN];
+    loop {
+        tokio::select! {
+            r = sock.recv_from(&mut buf) => match r {
+                Ok((_, from)) if from.ip() == client => seen.notify_one(),
+                Ok(_) => {}
+                // ICMP port unreachable from an earlier send shows up here: keep reading.
+                Err(_) => tokio::time::sleep(Duration::from_millis(10)).await,
+            },
+            r = alive.changed() => if r.is_err() { return },
+        }
+    }
 }
 
 /// Serves one RTSP connection.
@@ -71,11 +101,13 @@ where
         session: None,
         rng: SeededRng::new(shared.config.seed ^ u64::from(peer.port())),
         profiles: Vec::new(),
+        stalled: false,
     };
     let mut framer = Framer::new(Limits::default());
     let mut shutdown = shared.shutdown.subscribe();
+    let mut scratch = [0u8; 1024];
     'conn: loop {
-        loop {
+        while !conn.stalled {
             match framer.next_item() {
                 Ok(Some(Item::Message(Message::Request(req)))) => {
                     shared.requests.fetch_add(1, Ordering::Relaxed);
@@ -102,13 +134,21 @@ where
             }
         }
         let timeout = conn.session_timeout();
+        let rtcp_seen = conn.session.as_ref().map(|s| s.rtcp_seen.clone());
+        let stalled = conn.stalled;
         let idle = conn
             .session
             .as_ref()
             .map(|s| timeout.saturating_sub(s.last_activity.elapsed()))
             .unwrap_or(Duration::from_secs(3600));
         tokio::select! {
-            r = reader.read_buf(framer.read_buf()) => match r {
+            r = async {
+                if stalled {
+                    reader.read(&mut scratch).await
+                } else {
+                    reader.read_buf(framer.read_buf()).await
+                }
+            } => match r {
                 Ok(0) | Err(_) => break,
                 Ok(_) => {}
             },
@@ -119,6 +159,16 @@ where
                         conn.stop();
                         conn.session = None;
                     }
+            }
+            _ = async {
+                match &rtcp_seen {
+                    Some(n) => n.notified().await,
+                    None => std::future::pending().await,
+                }
+            } => {
+                if let Some(s) = conn.session.as_mut() {
+                    s.last_activity = Instant::now();
+                }
             }
             _ = close_rx.changed() => break,
             _ = shutdown.changed() => break,
@@ -138,6 +188,8 @@ struct Conn {
     rng: SeededRng,
     /// Tracks of the profile described or set up (cached per connection).
     profiles: Vec<(usize, Arc<Vec<TrackSpec>>)>,
+    /// The stall fault caught a request: nothing is answered on this connection any more.
+    stalled: bool,
 }
 
 impl Conn {
@@ -217,8 +269,10 @@ impl Conn {
             return false;
         }
         if self.shared.faults.is_on("stall") {
-            let _ = self.shared.shutdown.subscribe().changed().await;
-            return false;
+            // Never answer again on this connection; the serve loop keeps reading (and
+            // discarding) so that it notices the client closing.
+            self.stalled = true;
+            return true;
         }
         if let Some(Fault::SlowAnswers(d)) = self.shared.faults.get("slow") {
             tokio::time::sleep(d).await;
@@ -426,7 +480,23 @@ impl Conn {
             tracks: Vec::new(),
             playing: None,
             last_activity: Instant::now(),
+            rtcp_seen: Arc::new(Notify::new()),
         });
+        // The reader of the client's RTCP ends when the track is dropped (session gone or
+        // track set up again).
+        let rtcp_reader = match &sink {
+            Sink::Udp { rtcp, .. } => {
+                let (alive, alive_rx) = watch::channel(());
+                tokio::spawn(read_rtcp(
+                    rtcp.clone(),
+                    self.peer.ip(),
+                    session.rtcp_seen.clone(),
+                    alive_rx,
+                ));
+                Some(alive)
+            }
+            Sink::Tcp { .. } => None,
+        };
         if change_id {
             session.id = new_id();
         }
@@ -434,6 +504,7 @@ impl Conn {
         session.tracks.push(SetupTrack {
             index,
             sink,
+            _rtcp_reader: rtcp_reader,
             ssrc,
             seq0: self.rng.next_u64() as u16,
             ts0: self.rng.next_u64() as u32,

@@ -17,8 +17,13 @@ use crate::{Error, ErrorKind, Result};
 pub const RTSP_PORT: u16 = 554;
 /// Default port of `rtsps://`.
 pub const RTSPS_PORT: u16 = 322;
-/// Free space kept in the read buffer before each read (one large read per wake-up).
+/// Free space kept in the read buffer before each read (one large read per wake-up): the
+/// default of [`SessionOptions::read_buffer`].
 pub const READ_CHUNK: usize = 256 * 1024;
+/// Smallest [`SessionOptions::read_buffer`] (smaller values are raised to it).
+pub const MIN_READ_CHUNK: usize = 4 * 1024;
+/// Largest [`SessionOptions::read_buffer`] (larger values are lowered to it).
+pub const MAX_READ_CHUNK: usize = 16 * 1024 * 1024;
 /// Most bytes queued for writing (requests, RTCP, backchannel audio) before writes fail.
 pub const MAX_QUEUED_WRITE: usize = 1024 * 1024;
 
@@ -38,6 +43,8 @@ pub(crate) struct Connection {
     /// SHA-256 of the certificate the server presented (RTSPS).
     pub(crate) tls_fingerprint: Option<[u8; 32]>,
     out: BytesMut,
+    /// Free space reserved before each read ([`SessionOptions::read_buffer`], clamped).
+    read_chunk: usize,
 }
 
 impl std::fmt::Debug for Connection {
@@ -141,6 +148,7 @@ impl Connection {
             remote,
             tls_fingerprint,
             out: BytesMut::with_capacity(2048),
+            read_chunk: opts.read_buffer.clamp(MIN_READ_CHUNK, MAX_READ_CHUNK),
         })
     }
 
@@ -202,8 +210,8 @@ impl Connection {
     /// [`ErrorKind::Io`] error.
     pub(crate) async fn read_more(&mut self) -> Result<usize> {
         let buf = self.framer.read_buf();
-        if buf.capacity() - buf.len() < READ_CHUNK / 4 {
-            buf.reserve(READ_CHUNK);
+        if buf.capacity() - buf.len() < self.read_chunk / 4 {
+            buf.reserve(self.read_chunk);
         }
         let r = match &mut self.io {
             Io::Tcp(s) => s.read_buf(buf).await,

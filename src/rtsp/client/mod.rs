@@ -63,6 +63,9 @@
 //!
 //! # Outcomes under faults (as tested against the mock camera)
 //!
+//! Each row holds over TCP, UDP and RTSPS alike, except where it names a transport; the
+//! supervised session plays again within its backoff once the camera behaves (`tests/fault_matrix.rs`).
+//!
 //! | camera behaviour | what the caller sees |
 //! |---|---|
 //! | wrong password, or 401 forever | [`ErrorKind::Unauthorized`](crate::ErrorKind::Unauthorized) from `describe` |
@@ -92,7 +95,7 @@ mod stream;
 mod supervisor;
 mod udp;
 
-pub use connection::{READ_CHUNK, RTSP_PORT, RTSPS_PORT};
+pub use connection::{MAX_READ_CHUNK, MIN_READ_CHUNK, READ_CHUNK, RTSP_PORT, RTSPS_PORT};
 pub use item::{Item, MediaKind, StreamFrame};
 pub use options::{
     DEFAULT_USER_AGENT, Replay, SessionOptions, TeardownPolicy, Timeouts, TransportMode,

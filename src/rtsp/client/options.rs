@@ -109,6 +109,15 @@ pub struct SessionOptions {
     pub reorder_delay: Duration,
     /// Socket receive buffer asked for UDP sockets (bytes). Default 4 MiB.
     pub udp_receive_buffer: usize,
+    /// Free space kept in the RTSP connection's read buffer before each read (bytes): the
+    /// most one read takes. Default [`READ_CHUNK`](super::READ_CHUNK) (256 KiB), clamped to
+    /// [`MIN_READ_CHUNK`](super::MIN_READ_CHUNK)..=[`MAX_READ_CHUNK`](super::MAX_READ_CHUNK).
+    /// Over UDP the same size is reserved at a time for datagrams (at least
+    /// 128 KiB, room for two of the largest datagrams).
+    /// Frames stay zero-copy slices of this buffer, so it is resident memory per session: a
+    /// VMS with hundreds of low-rate streams over TCP may lower it (e.g. 32 KiB for a 4 Mbit/s
+    /// stream) at the cost of more, smaller reads at high rates.
+    pub read_buffer: usize,
     /// How H.264/H.265 frames come out.
     pub nal_format: NalFormat,
     /// Allow Basic authentication over plain RTSP.
@@ -135,6 +144,7 @@ impl Default for SessionOptions {
             reorder_depth: 64,
             reorder_delay: Duration::from_millis(50),
             udp_receive_buffer: 4 * 1024 * 1024,
+            read_buffer: super::READ_CHUNK,
             nal_format: NalFormat::AnnexB,
             basic_over_plaintext: false,
             tls: TlsPolicy::Verify,
@@ -207,6 +217,12 @@ impl SessionOptions {
     /// Sets ONVIF replay headers.
     pub fn replay(mut self, r: Replay) -> Self {
         self.replay = Some(r);
+        self
+    }
+    /// Sets the free space kept in the read buffer before each read (see
+    /// [`read_buffer`](Self::read_buffer)).
+    pub fn read_buffer(mut self, bytes: usize) -> Self {
+        self.read_buffer = bytes;
         self
     }
     /// Sets the RTCP receiver report interval.

@@ -290,7 +290,11 @@ impl Session {
                         }
                         SetupRoute::Udp(u) => {
                             let media = self.udp.get_or_insert_with(|| {
-                                UdpMedia::new(self.opts.reorder_depth, self.opts.reorder_delay)
+                                UdpMedia::new(
+                                    self.opts.reorder_depth,
+                                    self.opts.reorder_delay,
+                                    self.opts.read_buffer,
+                                )
                             });
                             media.add(k, *u);
                             self.transport = Some(LowerTransport::Udp);

@@ -20,8 +20,9 @@ use crate::{Error, ErrorKind, Result};
 pub const MAX_BIND_ATTEMPTS: usize = 64;
 /// Datagrams read from one socket per wake-up before the others get a turn.
 pub const MAX_DATAGRAMS_PER_DRAIN: usize = 256;
-/// Size of the shared receive buffer datagrams are read into (sliced out as `Bytes`).
-pub const RECV_BUFFER: usize = 1024 * 1024;
+/// Smallest shared receive buffer datagrams are read into (room for two of the largest
+/// datagrams); its size is otherwise [`SessionOptions::read_buffer`](super::SessionOptions::read_buffer).
+pub const RECV_BUFFER: usize = 2 * (MAX_PACKET_LEN + 1);
 
 /// A packet out of the UDP side, in order.
 pub(crate) enum UdpPacket {
@@ -215,6 +216,8 @@ impl UdpStream {
 pub(crate) struct UdpMedia {
     streams: Vec<(usize, UdpStream, ReorderBuffer)>,
     buf: BytesMut,
+    /// Bytes reserved at a time for datagrams (sliced out as `Bytes`, so resident per session).
+    chunk: usize,
     depth: usize,
     delay: Duration,
     /// Datagrams from unexpected sources, dropped.
@@ -222,10 +225,12 @@ pub(crate) struct UdpMedia {
 }
 
 impl UdpMedia {
-    pub(crate) fn new(depth: usize, delay: Duration) -> UdpMedia {
+    pub(crate) fn new(depth: usize, delay: Duration, chunk: usize) -> UdpMedia {
+        let chunk = chunk.clamp(RECV_BUFFER, super::MAX_READ_CHUNK.max(RECV_BUFFER));
         UdpMedia {
             streams: Vec::new(),
-            buf: BytesMut::with_capacity(RECV_BUFFER),
+            buf: BytesMut::with_capacity(chunk),
+            chunk,
             depth,
             delay,
             foreign: 0,
@@ -289,7 +294,7 @@ impl UdpMedia {
                 let sock = if rtcp { &s.rtcp } else { &s.rtp };
                 for _ in 0..MAX_DATAGRAMS_PER_DRAIN {
                     if self.buf.capacity() - self.buf.len() < MAX_PACKET_LEN + 1 {
-                        self.buf.reserve(RECV_BUFFER);
+                        self.buf.reserve(self.chunk);
                     }
                     let from = match sock.try_recv_buf_from(&mut self.buf) {
                         Ok((_, from)) => from,

@@ -1,0 +1,329 @@
+//! The measuring client: N sessions of one library against a sender, frames read for a fixed
+//! time, then one `key=value` line with frames, losses, bytes, CPU and peak RSS.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use futures::StreamExt as _;
+use tokio::sync::Semaphore;
+use tokio::time::Instant;
+
+use crate::proc_stats;
+use crate::synth;
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Lib {
+    Camlink,
+    Retina,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Transport {
+    Tcp,
+    Udp,
+}
+
+pub struct Args {
+    pub lib: Lib,
+    pub sessions: usize,
+    pub secs: f64,
+    pub transport: Transport,
+    pub url: String,
+    /// camlink only: `SessionOptions::read_buffer` (None: the default).
+    pub read_buffer: Option<usize>,
+}
+
+/// Counters summed over all sessions.
+#[derive(Default)]
+struct Counters {
+    /// Frames received (whole run).
+    frames: AtomicU64,
+    /// Frame payload bytes received (whole run).
+    bytes: AtomicU64,
+    /// Packets the library reported lost.
+    packets_lost: AtomicU64,
+    /// Frames missing: from the RTP timestamps of the first and last frame of each session
+    /// (one frame every 3600 ticks) minus the frames received.
+    frames_missing: AtomicU64,
+    sessions_ok: AtomicU64,
+    sessions_failed: AtomicU64,
+    /// Sessions that ended early with an error while reading.
+    sessions_broken: AtomicU64,
+}
+
+/// Per-session frame bookkeeping.
+struct Track {
+    first_ts: Option<i64>,
+    last_ts: i64,
+    frames: u64,
+}
+
+impl Track {
+    fn new() -> Self {
+        Track {
+            first_ts: None,
+            last_ts: 0,
+            frames: 0,
+        }
+    }
+    fn frame(&mut self, c: &Counters, ts: i64, bytes: usize, lost: u64) {
+        if self.first_ts.is_none() {
+            self.first_ts = Some(ts);
+        }
+        self.last_ts = ts;
+        self.frames += 1;
+        c.frames.fetch_add(1, Ordering::Relaxed);
+        c.bytes.fetch_add(bytes as u64, Ordering::Relaxed);
+        if lost > 0 {
+            c.packets_lost.fetch_add(lost, Ordering::Relaxed);
+        }
+    }
+    fn finish(&self, c: &Counters) {
+        if let Some(first) = self.first_ts {
+            let span = (self.last_ts - first).max(0) as u64;
+            let expected = span / u64::from(synth::TICKS_PER_FRAME) + 1;
+            c.frames_missing
+                .fetch_add(expected.saturating_sub(self.frames), Ordering::Relaxed);
+        }
+    }
+}
+
+/// Sessions set up at once (bounded so that 500 DESCRIBEs do not all time out together).
+const SETUP_CONCURRENCY: usize = 32;
+
+pub fn run(args: Args) -> Result<String, String> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    rt.block_on(run_async(args))
+}
+
+async fn run_async(args: Args) -> Result<String, String> {
+    let counters = Arc::new(Counters::default());
+    let rss_before = proc_stats::rss_kib();
+    let setup_gate = Arc::new(Semaphore::new(SETUP_CONCURRENCY));
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let playing = Arc::new(AtomicU64::new(0));
+    let mut tasks = Vec::with_capacity(args.sessions);
+    let setup_start = Instant::now();
+    for _ in 0..args.sessions {
+        let c = counters.clone();
+        let gate = setup_gate.clone();
+        let url = args.url.clone();
+        let stop = stop_rx.clone();
+        let playing = playing.clone();
+        let (lib, transport, read_buffer) = (args.lib, args.transport, args.read_buffer);
+        tasks.push(tokio::spawn(async move {
+            let r = match lib {
+                Lib::Camlink => {
+                    camlink_session(&url, transport, read_buffer, gate, &c, stop, &playing).await
+                }
+                Lib::Retina => retina_session(&url, transport, gate, &c, stop, &playing).await,
+            };
+            if let Err(e) = r {
+                eprintln!("client: session error: {e}");
+            }
+        }));
+    }
+    // Wait until every session plays (or failed), bounded.
+    let setup_deadline = setup_start + Duration::from_secs(60);
+    loop {
+        let done =
+            playing.load(Ordering::Relaxed) + counters.sessions_failed.load(Ordering::Relaxed);
+        if done >= args.sessions as u64 || Instant::now() > setup_deadline {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let setup_secs = setup_start.elapsed().as_secs_f64();
+    // The measured window.
+    let cpu0 = proc_stats::cpu_secs();
+    let frames0 = counters.frames.load(Ordering::Relaxed);
+    let bytes0 = counters.bytes.load(Ordering::Relaxed);
+    let t0 = Instant::now();
+    tokio::time::sleep(Duration::from_secs_f64(args.secs)).await;
+    let window = t0.elapsed().as_secs_f64();
+    let cpu1 = proc_stats::cpu_secs();
+    let frames = counters.frames.load(Ordering::Relaxed) - frames0;
+    let bytes = counters.bytes.load(Ordering::Relaxed) - bytes0;
+    let peak_rss = proc_stats::peak_rss_kib();
+    let _ = stop_tx.send(true);
+    for t in tasks {
+        let _ = tokio::time::timeout(Duration::from_secs(10), t).await;
+    }
+    let c = &counters;
+    let sessions_ok = c.sessions_ok.load(Ordering::Relaxed);
+    let (user, sys) = (cpu1.0 - cpu0.0, cpu1.1 - cpu0.1);
+    let stream_minutes = sessions_ok.max(1) as f64 * window / 60.0;
+    Ok(format!(
+        "lib={lib}{rb} transport={tr} sessions={n} sessions_ok={sessions_ok} sessions_failed={failed} sessions_broken={broken} \
+         setup_s={setup_secs:.2} secs={window:.2} frames={frames} frames_lost={missing} packets_lost={plost} bytes={bytes} \
+         mbit_s={mbit:.1} cpu_user_s={user:.2} cpu_sys_s={sys:.2} cpu_s_per_stream_min={cpm:.4} \
+         rss_start_kib={rss_before} peak_rss_kib={peak_rss} rss_kib_per_session={rps:.0}",
+        lib = match args.lib {
+            Lib::Camlink => "camlink",
+            Lib::Retina => "retina",
+        },
+        tr = match args.transport {
+            Transport::Tcp => "tcp",
+            Transport::Udp => "udp",
+        },
+        n = args.sessions,
+        rb = match (args.lib, args.read_buffer) {
+            (Lib::Camlink, Some(b)) => format!("-rb{}k", b / 1024),
+            _ => String::new(),
+        },
+        failed = c.sessions_failed.load(Ordering::Relaxed),
+        broken = c.sessions_broken.load(Ordering::Relaxed),
+        missing = c.frames_missing.load(Ordering::Relaxed),
+        plost = c.packets_lost.load(Ordering::Relaxed),
+        mbit = bytes as f64 * 8.0 / window / 1e6,
+        cpm = (user + sys) / stream_minutes,
+        rps = peak_rss as f64 / args.sessions.max(1) as f64,
+    ))
+}
+
+async fn camlink_session(
+    url: &str,
+    transport: Transport,
+    read_buffer: Option<usize>,
+    gate: Arc<Semaphore>,
+    c: &Counters,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+    playing: &AtomicU64,
+) -> Result<(), String> {
+    use camlink::codec::nal::NalFormat;
+    use camlink::rtsp::client::{Item, Session, SessionOptions, TransportMode};
+    let mut opts = SessionOptions::new()
+        .transport(match transport {
+            Transport::Tcp => TransportMode::Tcp,
+            Transport::Udp => TransportMode::Udp,
+        })
+        // The same frame format as retina's default (4-byte lengths, no inserted parameter sets).
+        .nal_format(NalFormat::LengthPrefixed);
+    if let Some(b) = read_buffer {
+        opts = opts.read_buffer(b);
+    }
+    let mut session = {
+        let _permit = gate.acquire().await.map_err(|e| e.to_string())?;
+        match Session::open(url, opts).await {
+            Ok(s) => s,
+            Err(e) => {
+                c.sessions_failed.fetch_add(1, Ordering::Relaxed);
+                return Err(format!("camlink open: {e}"));
+            }
+        }
+    };
+    c.sessions_ok.fetch_add(1, Ordering::Relaxed);
+    playing.fetch_add(1, Ordering::Relaxed);
+    let mut track = Track::new();
+    let mut err = None;
+    loop {
+        let item = tokio::select! {
+            i = session.next() => i,
+            _ = stop.changed() => break,
+        };
+        match item {
+            None => break,
+            Some(Err(e)) => {
+                err = Some(format!("camlink next: {e}"));
+                c.sessions_broken.fetch_add(1, Ordering::Relaxed);
+                break;
+            }
+            Some(Ok(Item::Video(f))) => {
+                track.frame(
+                    c,
+                    f.frame.timestamp,
+                    f.frame.payload.len(),
+                    f.frame.loss_before,
+                );
+            }
+            // Losses are also reported on the next frame (`loss_before`), counted there.
+            Some(Ok(_)) => {}
+        }
+    }
+    track.finish(c);
+    drop(session);
+    err.map_or(Ok(()), Err)
+}
+
+async fn retina_session(
+    url: &str,
+    transport: Transport,
+    gate: Arc<Semaphore>,
+    c: &Counters,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+    playing: &AtomicU64,
+) -> Result<(), String> {
+    use retina::client::{PlayOptions, Session, SessionOptions, SetupOptions};
+    use retina::codec::CodecItem;
+    let url = url::Url::parse(url).map_err(|e| e.to_string())?;
+    let opened = {
+        let _permit = gate.acquire().await.map_err(|e| e.to_string())?;
+        async {
+            let mut s = Session::describe(
+                url,
+                SessionOptions::default().user_agent("camlink-bench-sessions".into()),
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+            let video = s
+                .streams()
+                .iter()
+                .position(|s| s.media() == "video")
+                .ok_or("no video stream")?;
+            let t = match transport {
+                Transport::Tcp => retina::client::Transport::Tcp(Default::default()),
+                Transport::Udp => retina::client::Transport::Udp(Default::default()),
+            };
+            s.setup(video, SetupOptions::default().transport(t))
+                .await
+                .map_err(|e| e.to_string())?;
+            let p = s
+                .play(PlayOptions::default())
+                .await
+                .map_err(|e| e.to_string())?;
+            p.demuxed().map_err(|e| e.to_string())
+        }
+        .await
+    };
+    let mut session = match opened {
+        Ok(s) => s,
+        Err(e) => {
+            c.sessions_failed.fetch_add(1, Ordering::Relaxed);
+            return Err(format!("retina open: {e}"));
+        }
+    };
+    c.sessions_ok.fetch_add(1, Ordering::Relaxed);
+    playing.fetch_add(1, Ordering::Relaxed);
+    let mut track = Track::new();
+    let mut err = None;
+    loop {
+        let item = tokio::select! {
+            i = session.next() => i,
+            _ = stop.changed() => break,
+        };
+        match item {
+            None => break,
+            Some(Err(e)) => {
+                err = Some(format!("retina next: {e}"));
+                c.sessions_broken.fetch_add(1, Ordering::Relaxed);
+                break;
+            }
+            Some(Ok(CodecItem::VideoFrame(f))) => {
+                track.frame(
+                    c,
+                    f.timestamp().timestamp(),
+                    f.data().len(),
+                    u64::from(f.loss()),
+                );
+            }
+            Some(Ok(_)) => {}
+        }
+    }
+    track.finish(c);
+    drop(session);
+    err.map_or(Ok(()), Err)
+}
