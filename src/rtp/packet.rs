@@ -15,7 +15,7 @@ pub const MAX_PACKET_LEN: usize = 65_535;
 
 /// The parsed header fields of an RTP packet, with ranges into its buffer.
 #[derive(Clone, Copy, PartialEq, Eq)]
-struct Header {
+pub(crate) struct Header {
     marker: bool,
     payload_type: u8,
     sequence_number: u16,
@@ -165,29 +165,30 @@ impl RtpPacket {
 /// The header fields and payload the depacketizers read, from an owned or a borrowed packet
 /// (so that their code is specialised for each, with no conversion between them).
 pub(crate) trait RtpView {
-    fn marker(&self) -> bool;
-    fn payload_type(&self) -> u8;
-    fn sequence_number(&self) -> u16;
-    fn timestamp(&self) -> u32;
+    fn header(&self) -> &Header;
     fn payload(&self) -> &[u8];
+    #[inline(always)]
+    fn marker(&self) -> bool {
+        self.header().marker
+    }
+    #[inline(always)]
+    fn payload_type(&self) -> u8 {
+        self.header().payload_type
+    }
+    #[inline(always)]
+    fn sequence_number(&self) -> u16 {
+        self.header().sequence_number
+    }
+    #[inline(always)]
+    fn timestamp(&self) -> u32 {
+        self.header().timestamp
+    }
 }
 
 impl RtpView for RtpPacket {
     #[inline(always)]
-    fn marker(&self) -> bool {
-        self.header.marker
-    }
-    #[inline(always)]
-    fn payload_type(&self) -> u8 {
-        self.header.payload_type
-    }
-    #[inline(always)]
-    fn sequence_number(&self) -> u16 {
-        self.header.sequence_number
-    }
-    #[inline(always)]
-    fn timestamp(&self) -> u32 {
-        self.header.timestamp
+    fn header(&self) -> &Header {
+        &self.header
     }
     #[inline(always)]
     fn payload(&self) -> &[u8] {
@@ -197,20 +198,8 @@ impl RtpView for RtpPacket {
 
 impl RtpView for RtpPacketRef<'_> {
     #[inline(always)]
-    fn marker(&self) -> bool {
-        self.header.marker
-    }
-    #[inline(always)]
-    fn payload_type(&self) -> u8 {
-        self.header.payload_type
-    }
-    #[inline(always)]
-    fn sequence_number(&self) -> u16 {
-        self.header.sequence_number
-    }
-    #[inline(always)]
-    fn timestamp(&self) -> u32 {
-        self.header.timestamp
+    fn header(&self) -> &Header {
+        &self.header
     }
     #[inline(always)]
     fn payload(&self) -> &[u8] {
