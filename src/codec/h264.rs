@@ -8,9 +8,8 @@ use bytes::Bytes;
 
 pub use super::nal::{NalFormat, split_annex_b, split_length_prefixed, split_nals};
 use super::nal_core::{NalDepacketizer, NalPacking, NalSyntax, pack_nals};
-use super::{Depacketizer, Frame, FrameInfo, Outbound, Packetizer, PacketizerConfig};
+use super::{FrameInfo, Outbound, Packetizer, PacketizerConfig};
 use crate::Result;
-use crate::rtp::{NtpTimestamp, RtpPacket, RtpPacketRef};
 
 /// RTP clock rate of H.264 (RFC 6184 §8.2.1).
 pub const CLOCK_RATE: u32 = 90_000;
@@ -99,29 +98,7 @@ impl H264Depacketizer {
     }
 }
 
-impl Depacketizer for H264Depacketizer {
-    fn push(&mut self, pkt: &RtpPacket) -> Result<()> {
-        self.core.push(pkt)
-    }
-    fn push_ref(&mut self, pkt: &RtpPacketRef<'_>) -> Result<()> {
-        self.core.push(pkt)
-    }
-    fn prefers_borrowed(&self) -> bool {
-        true
-    }
-    fn pull(&mut self) -> Option<Frame> {
-        self.core.pull()
-    }
-    fn flush(&mut self) {
-        self.core.flush()
-    }
-    fn on_sender_report(&mut self, ntp: NtpTimestamp, rtp_timestamp: u32) {
-        self.core.on_sender_report(ntp, rtp_timestamp);
-    }
-    fn clock_rate(&self) -> u32 {
-        self.core.inb.clock_rate()
-    }
-}
+super::nal_core::delegate_depacketizer!(H264Depacketizer);
 
 /// H.264 packetizer: single NAL unit packets, STAP-A for runs of small units (parameter sets,
 /// SEI), FU-A for units bigger than the MTU. Frames come in the format chosen at construction.
@@ -190,7 +167,8 @@ impl Packetizer for H264Packetizer {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rtp::RtpPacketBuilder;
+    use crate::codec::{Depacketizer, Frame};
+    use crate::rtp::{NtpTimestamp, RtpPacket, RtpPacketBuilder};
 
     fn pkt(pt: u8, seq: u16, ts: u32, marker: bool, payload: &[u8]) -> RtpPacket {
         RtpPacket::parse(

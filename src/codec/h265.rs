@@ -9,9 +9,8 @@ use bytes::Bytes;
 
 use super::nal::{NalFormat, split_nals};
 use super::nal_core::{NalDepacketizer, NalPacking, NalSyntax, pack_nals};
-use super::{Depacketizer, Frame, FrameInfo, Outbound, Packetizer, PacketizerConfig};
+use super::{FrameInfo, Outbound, Packetizer, PacketizerConfig};
 use crate::Result;
-use crate::rtp::{NtpTimestamp, RtpPacket, RtpPacketRef};
 
 /// RTP clock rate of H.265 (RFC 7798 §7.1).
 pub const CLOCK_RATE: u32 = 90_000;
@@ -100,29 +99,7 @@ impl H265Depacketizer {
     }
 }
 
-impl Depacketizer for H265Depacketizer {
-    fn push(&mut self, pkt: &RtpPacket) -> Result<()> {
-        self.core.push(pkt)
-    }
-    fn push_ref(&mut self, pkt: &RtpPacketRef<'_>) -> Result<()> {
-        self.core.push(pkt)
-    }
-    fn prefers_borrowed(&self) -> bool {
-        true
-    }
-    fn pull(&mut self) -> Option<Frame> {
-        self.core.pull()
-    }
-    fn flush(&mut self) {
-        self.core.flush()
-    }
-    fn on_sender_report(&mut self, ntp: NtpTimestamp, rtp_timestamp: u32) {
-        self.core.on_sender_report(ntp, rtp_timestamp);
-    }
-    fn clock_rate(&self) -> u32 {
-        self.core.inb.clock_rate()
-    }
-}
+super::nal_core::delegate_depacketizer!(H265Depacketizer);
 
 /// H.265 packetizer: single NAL unit packets, APs for runs of small units, FUs for big ones.
 #[derive(Debug)]
@@ -195,7 +172,8 @@ impl Packetizer for H265Packetizer {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rtp::RtpPacketBuilder;
+    use crate::codec::Depacketizer;
+    use crate::rtp::{RtpPacket, RtpPacketBuilder};
 
     fn pkt(seq: u16, ts: u32, marker: bool, payload: &[u8]) -> RtpPacket {
         RtpPacket::parse(

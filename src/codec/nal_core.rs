@@ -400,3 +400,34 @@ pub(crate) fn pack_nals(
     }
     Ok(())
 }
+
+/// `impl Depacketizer` for a codec's wrapper around a [`NalDepacketizer`] in its `core` field
+/// (H.264 and H.265 differ only in their [`NalSyntax`]).
+macro_rules! delegate_depacketizer {
+    ($t:ty) => {
+        impl $crate::codec::Depacketizer for $t {
+            fn push(&mut self, pkt: &$crate::rtp::RtpPacket) -> $crate::Result<()> {
+                self.core.push(pkt)
+            }
+            fn push_ref(&mut self, pkt: &$crate::rtp::RtpPacketRef<'_>) -> $crate::Result<()> {
+                self.core.push(pkt)
+            }
+            fn prefers_borrowed(&self) -> bool {
+                true
+            }
+            fn pull(&mut self) -> Option<$crate::codec::Frame> {
+                self.core.pull()
+            }
+            fn flush(&mut self) {
+                self.core.flush()
+            }
+            fn on_sender_report(&mut self, ntp: $crate::rtp::NtpTimestamp, rtp_timestamp: u32) {
+                self.core.on_sender_report(ntp, rtp_timestamp);
+            }
+            fn clock_rate(&self) -> u32 {
+                self.core.inb.clock_rate()
+            }
+        }
+    };
+}
+pub(crate) use delegate_depacketizer;
