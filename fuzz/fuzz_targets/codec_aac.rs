@@ -1,10 +1,9 @@
 #![no_main]
-//! The aac depacketizer fed a packet stream cut from the input: each packet is
-//! [length, flags, payload...]; flags bit 0 = marker, bits 1-2 = sequence numbers skipped,
-//! bits 3-4 = timestamp steps.
-use camlink::codec::Depacketizer;
-use camlink::rtp::{RtpPacket, RtpPacketBuilder};
+//! The AAC depacketizer under the shared packet-stream harness (`codec_common.rs`).
 use libfuzzer_sys::fuzz_target;
+
+#[path = "codec_common.rs"]
+mod codec_common;
 
 fuzz_target!(|data: &[u8]| {
     let mut d = camlink::codec::aac::AacDepacketizer::new(
@@ -12,28 +11,5 @@ fuzz_target!(|data: &[u8]| {
         camlink::codec::aac::AuHeaderLayout::AAC_HBR,
     )
     .expect("valid layout");
-    let (mut seq, mut ts) = (0u16, 0u32);
-    let mut rest = data;
-    while let [len, flags, tail @ ..] = rest {
-        let n = usize::from(*len).min(tail.len());
-        let (payload, next) = tail.split_at(n);
-        rest = next;
-        seq = seq.wrapping_add(1 + u16::from((flags >> 1) & 3));
-        ts = ts.wrapping_add(3000 * u32::from((flags >> 3) & 3));
-        let Ok(wire) = RtpPacketBuilder::new(96, seq, ts, 1)
-            .marker(flags & 1 != 0)
-            .build(payload)
-        else {
-            continue;
-        };
-        let Ok(pkt) = RtpPacket::parse(wire) else {
-            continue;
-        };
-        let _ = d.push(&pkt);
-        while let Some(f) = d.pull() {
-            assert!(!f.payload.is_empty());
-        }
-    }
-    d.flush();
-    while d.pull().is_some() {}
+    codec_common::run(&mut d, data);
 });
