@@ -115,6 +115,7 @@ mod error;
 #[cfg(feature = "mock")]
 pub mod mock;
 pub mod onvif;
+mod pool;
 pub mod redact;
 pub mod rtp;
 pub mod rtsp;

@@ -51,6 +51,7 @@ pub mod jpeg;
 pub mod metadata;
 pub mod nal;
 mod nal_core;
+mod recycle;
 pub mod sps;
 
 /// Frames held ready by a depacketizer before the oldest is dropped (the caller is not pulling).

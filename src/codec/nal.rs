@@ -3,7 +3,7 @@
 
 use std::ops::Range;
 
-use bytes::{BufMut, Bytes, BytesMut};
+use bytes::{Bytes, BytesMut};
 
 use super::MAX_FRAME_LEN;
 use crate::{Error, Result};
@@ -104,14 +104,27 @@ pub fn split_nals(data: &[u8], format: NalFormat) -> Result<Vec<&[u8]>> {
 
 /// An access unit being assembled, in the output format, in one growing buffer.
 ///
-/// The buffer is split off when the unit is done; once the caller drops the previous frame the
-/// allocation is reclaimed, so the steady state allocates nothing.
+/// Each unit gets a buffer from the thread's [`recycle`](super::recycle) pool, sized from the
+/// previous unit of its kind (keyframe or not), and is split off it when done; the rest of the
+/// buffer goes back to the pool, and the whole of it once the caller drops the frame. A
+/// depacketizer keeps no capacity between units, so a session waiting for its next frame holds
+/// no frame-sized buffer (hundreds of sessions would otherwise each keep one the size of their
+/// largest keyframe).
 #[derive(Debug)]
 pub(crate) struct AuBuffer {
     buf: BytesMut,
     format: NalFormat,
     nal_start: Option<usize>,
-    largest: usize,
+    /// Length of the previous unit that was not a keyframe, and of the previous keyframe.
+    last: usize,
+    last_key: usize,
+    /// Room for a keyframe was reserved for this unit.
+    key_reserved: bool,
+}
+
+/// Room reserved for a unit expected to be about `previous` bytes long.
+fn guess(previous: usize) -> usize {
+    (previous + previous / 8 + 1024).min(MAX_RESERVE)
 }
 
 /// Most bytes reserved up front for an access unit.
@@ -123,7 +136,9 @@ impl AuBuffer {
             buf: BytesMut::new(),
             format,
             nal_start: None,
-            largest: 4096,
+            last: 4096,
+            last_key: 4096,
+            key_reserved: false,
         }
     }
     pub(crate) fn is_empty(&self) -> bool {
@@ -134,17 +149,27 @@ impl AuBuffer {
     }
     /// Starts a NAL unit; its header bytes follow through [`extend`](Self::extend).
     pub(crate) fn begin_nal(&mut self) -> Result<()> {
-        if self.buf.is_empty() {
-            self.buf.reserve(self.largest);
+        if self.buf.capacity() == 0 {
+            self.buf = super::recycle::take(guess(self.last));
         }
         self.nal_start = Some(self.buf.len());
         self.extend(&[0, 0, 0, 1])
     }
     pub(crate) fn extend(&mut self, data: &[u8]) -> Result<()> {
-        if self.buf.len().saturating_add(data.len()) > MAX_FRAME_LEN {
+        let need = self.buf.len().saturating_add(data.len());
+        if need > MAX_FRAME_LEN {
             return Err(Error::limit("access unit", MAX_FRAME_LEN));
         }
-        self.buf.put_slice(data);
+        if need > self.buf.capacity() {
+            // Doubling, but never past the cap (plain doubling from the first guess could
+            // allocate up to twice MAX_FRAME_LEN); through a `Vec`, so that a buffer with no
+            // other owner grows in place (realloc) instead of being copied into a second one.
+            let target = need.max(self.buf.capacity() * 2).min(MAX_FRAME_LEN);
+            let mut v = Vec::from(std::mem::take(&mut self.buf));
+            v.reserve_exact(target - v.len());
+            self.buf = BytesMut::from(Bytes::from(v));
+        }
+        self.buf.extend_from_slice(data);
         Ok(())
     }
     /// Ends the NAL unit begun last; returns the range of its bytes (without prefix), or `None`
@@ -174,14 +199,36 @@ impl AuBuffer {
     pub(crate) fn bytes(&self, r: Range<usize>) -> &[u8] {
         self.buf.get(r).unwrap_or_default()
     }
+    /// A keyframe NAL unit begins: room for a unit the size of the previous keyframe (once
+    /// per unit), so that a keyframe grows its buffer at most rarely and other units are not
+    /// given keyframe-sized buffers.
+    pub(crate) fn keyframe_hint(&mut self) {
+        if !self.key_reserved {
+            self.key_reserved = true;
+            let want = guess(self.last_key);
+            if self.buf.capacity() < want {
+                let mut bigger = super::recycle::take(want);
+                bigger.extend_from_slice(&self.buf);
+                super::recycle::give(std::mem::replace(&mut self.buf, bigger));
+            }
+        }
+    }
     /// Hands out the assembled unit and empties the buffer.
-    pub(crate) fn finish(&mut self) -> Bytes {
+    pub(crate) fn finish(&mut self, keyframe: bool) -> Bytes {
         self.nal_start = None;
-        self.largest = self.largest.max(self.buf.len()).min(MAX_RESERVE);
-        self.buf.split().freeze()
+        self.key_reserved = false;
+        let unit = self.buf.split().freeze();
+        super::recycle::give(std::mem::take(&mut self.buf));
+        if keyframe {
+            self.last_key = unit.len();
+        } else {
+            self.last = unit.len();
+        }
+        unit
     }
     pub(crate) fn clear(&mut self) {
         self.nal_start = None;
+        self.key_reserved = false;
         self.buf.clear();
     }
 }

@@ -157,7 +157,7 @@ impl<S: NalSyntax> NalDepacketizer<S> {
         let ts = self.au_ts.take();
         match ts {
             Some(ts) if !self.au_damaged && self.au_has_vcl => {
-                let payload = self.au.finish();
+                let payload = self.au.finish(self.au_keyframe);
                 let info = S::info(std::mem::take(&mut self.params_changed));
                 self.inb.emit(payload, ts, self.au_keyframe, info);
             }
@@ -246,6 +246,9 @@ impl<S: NalSyntax> NalDepacketizer<S> {
                 let mut hdr = [0u8; 2];
                 if let Some(d) = hdr.get_mut(..hl) {
                     d.copy_from_slice(header);
+                }
+                if S::is_keyframe(fu_type) {
+                    self.au.keyframe_hint();
                 }
                 let r = self.au.begin_nal().and_then(|()| self.au.extend(header));
                 if let Err(e) = r {

@@ -34,13 +34,23 @@ pub struct Args {
     pub read_buffer: Option<usize>,
 }
 
+/// Frames and bytes received, counted per shard so that sessions on different worker threads
+/// do not contend on one cache line for every frame (the harness's own cost, not the
+/// libraries').
+#[repr(align(128))]
+#[derive(Default)]
+struct Shard {
+    frames: AtomicU64,
+    bytes: AtomicU64,
+}
+
+const SHARDS: usize = 16;
+
 /// Counters summed over all sessions.
 #[derive(Default)]
 struct Counters {
-    /// Frames received (whole run).
-    frames: AtomicU64,
-    /// Frame payload bytes received (whole run).
-    bytes: AtomicU64,
+    /// Frames and frame payload bytes received (whole run), by session number modulo SHARDS.
+    shards: [Shard; SHARDS],
     /// Packets the library reported lost.
     packets_lost: AtomicU64,
     /// Frames missing: from the RTP timestamps of the first and last frame of each session
@@ -57,14 +67,28 @@ struct Track {
     first_ts: Option<i64>,
     last_ts: i64,
     frames: u64,
+    shard: usize,
+}
+
+impl Counters {
+    /// Frames and bytes received so far, over all shards.
+    fn totals(&self) -> (u64, u64) {
+        self.shards.iter().fold((0, 0), |(f, b), s| {
+            (
+                f + s.frames.load(Ordering::Relaxed),
+                b + s.bytes.load(Ordering::Relaxed),
+            )
+        })
+    }
 }
 
 impl Track {
-    fn new() -> Self {
+    fn new(session: usize) -> Self {
         Track {
             first_ts: None,
             last_ts: 0,
             frames: 0,
+            shard: session % SHARDS,
         }
     }
     fn frame(&mut self, c: &Counters, ts: i64, bytes: usize, lost: u64) {
@@ -73,8 +97,9 @@ impl Track {
         }
         self.last_ts = ts;
         self.frames += 1;
-        c.frames.fetch_add(1, Ordering::Relaxed);
-        c.bytes.fetch_add(bytes as u64, Ordering::Relaxed);
+        let shard = &c.shards[self.shard];
+        shard.frames.fetch_add(1, Ordering::Relaxed);
+        shard.bytes.fetch_add(bytes as u64, Ordering::Relaxed);
         if lost > 0 {
             c.packets_lost.fetch_add(lost, Ordering::Relaxed);
         }
@@ -108,7 +133,7 @@ async fn run_async(args: Args) -> Result<String, String> {
     let playing = Arc::new(AtomicU64::new(0));
     let mut tasks = Vec::with_capacity(args.sessions);
     let setup_start = Instant::now();
-    for _ in 0..args.sessions {
+    for id in 0..args.sessions {
         let c = counters.clone();
         let gate = setup_gate.clone();
         let url = args.url.clone();
@@ -118,9 +143,12 @@ async fn run_async(args: Args) -> Result<String, String> {
         tasks.push(tokio::spawn(async move {
             let r = match lib {
                 Lib::Camlink => {
-                    camlink_session(&url, transport, read_buffer, gate, &c, stop, &playing).await
+                    camlink_session(id, &url, transport, read_buffer, gate, &c, stop, &playing)
+                        .await
                 }
-                Lib::Retina => retina_session(&url, transport, gate, &c, stop, &playing).await,
+                Lib::Retina => {
+                    retina_session(id, &url, transport, gate, &c, stop, &playing).await
+                }
             };
             if let Err(e) = r {
                 eprintln!("client: session error: {e}");
@@ -140,15 +168,15 @@ async fn run_async(args: Args) -> Result<String, String> {
     let setup_secs = setup_start.elapsed().as_secs_f64();
     // The measured window.
     let cpu0 = proc_stats::cpu_secs();
-    let frames0 = counters.frames.load(Ordering::Relaxed);
-    let bytes0 = counters.bytes.load(Ordering::Relaxed);
+    let (frames0, bytes0) = counters.totals();
     let t0 = Instant::now();
     tokio::time::sleep(Duration::from_secs_f64(args.secs)).await;
     let window = t0.elapsed().as_secs_f64();
     let cpu1 = proc_stats::cpu_secs();
-    let frames = counters.frames.load(Ordering::Relaxed) - frames0;
-    let bytes = counters.bytes.load(Ordering::Relaxed) - bytes0;
+    let (frames1, bytes1) = counters.totals();
+    let (frames, bytes) = (frames1 - frames0, bytes1 - bytes0);
     let peak_rss = proc_stats::peak_rss_kib();
+    let (heap_used, heap_free, heap_mmap) = proc_stats::malloc_kib();
     let _ = stop_tx.send(true);
     for t in tasks {
         let _ = tokio::time::timeout(Duration::from_secs(10), t).await;
@@ -161,7 +189,8 @@ async fn run_async(args: Args) -> Result<String, String> {
         "lib={lib}{rb} transport={tr} sessions={n} sessions_ok={sessions_ok} sessions_failed={failed} sessions_broken={broken} \
          setup_s={setup_secs:.2} secs={window:.2} frames={frames} frames_lost={missing} packets_lost={plost} bytes={bytes} \
          mbit_s={mbit:.1} cpu_user_s={user:.2} cpu_sys_s={sys:.2} cpu_s_per_stream_min={cpm:.4} \
-         rss_start_kib={rss_before} peak_rss_kib={peak_rss} rss_kib_per_session={rps:.0}",
+         rss_start_kib={rss_before} peak_rss_kib={peak_rss} rss_kib_per_session={rps:.0} \
+         heap_used_kib={heap_used} heap_free_kib={heap_free} heap_mmap_kib={heap_mmap}",
         lib = match args.lib {
             Lib::Camlink => "camlink",
             Lib::Retina => "retina",
@@ -185,7 +214,9 @@ async fn run_async(args: Args) -> Result<String, String> {
     ))
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn camlink_session(
+    id: usize,
     url: &str,
     transport: Transport,
     read_buffer: Option<usize>,
@@ -218,12 +249,15 @@ async fn camlink_session(
     };
     c.sessions_ok.fetch_add(1, Ordering::Relaxed);
     playing.fetch_add(1, Ordering::Relaxed);
-    let mut track = Track::new();
+    let mut track = Track::new(id);
     let mut err = None;
+    // One stop future for the whole loop (not one per frame: the harness's own cost).
+    let stopped = stop.changed();
+    tokio::pin!(stopped);
     loop {
         let item = tokio::select! {
             i = session.next() => i,
-            _ = stop.changed() => break,
+            _ = &mut stopped => break,
         };
         match item {
             None => break,
@@ -250,6 +284,7 @@ async fn camlink_session(
 }
 
 async fn retina_session(
+    id: usize,
     url: &str,
     transport: Transport,
     gate: Arc<Semaphore>,
@@ -298,12 +333,15 @@ async fn retina_session(
     };
     c.sessions_ok.fetch_add(1, Ordering::Relaxed);
     playing.fetch_add(1, Ordering::Relaxed);
-    let mut track = Track::new();
+    let mut track = Track::new(id);
     let mut err = None;
+    // One stop future for the whole loop (not one per frame: the harness's own cost).
+    let stopped = stop.changed();
+    tokio::pin!(stopped);
     loop {
         let item = tokio::select! {
             i = session.next() => i,
-            _ = stop.changed() => break,
+            _ = &mut stopped => break,
         };
         match item {
             None => break,

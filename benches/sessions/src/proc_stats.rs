@@ -35,6 +35,25 @@ pub fn rss_kib() -> u64 {
     status_kib("VmRSS:")
 }
 
+/// glibc's heap figures (`mallinfo2`), KiB: bytes in use, free bytes kept in the arenas, bytes
+/// in mmapped blocks. Zero elsewhere.
+pub fn malloc_kib() -> (u64, u64, u64) {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        // SAFETY: mallinfo2 takes no arguments and returns a plain struct.
+        let m = unsafe { libc::mallinfo2() };
+        (
+            m.uordblks as u64 / 1024,
+            m.fordblks as u64 / 1024,
+            m.hblkhd as u64 / 1024,
+        )
+    }
+    #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+    {
+        (0, 0, 0)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

@@ -1,7 +1,9 @@
 //! One RTSP connection: TCP or TLS, a [`Framer`] over one large read buffer, writes bounded in
 //! time.
 
+use std::future::Future as _;
 use std::sync::{Arc, Mutex};
+use std::task::Poll;
 use std::time::Duration;
 
 use bytes::{Buf as _, BytesMut};
@@ -24,6 +26,9 @@ pub const READ_CHUNK: usize = 256 * 1024;
 pub const MIN_READ_CHUNK: usize = 4 * 1024;
 /// Largest [`SessionOptions::read_buffer`] (larger values are lowered to it).
 pub const MAX_READ_CHUNK: usize = 16 * 1024 * 1024;
+/// Most bytes a waiting plain-TCP connection keeps of a partly received frame; with more, it
+/// keeps its whole read buffer until the frame is complete.
+pub const MAX_CARRY: usize = 8 * 1024;
 /// Most bytes queued for writing (requests, RTCP, backchannel audio) before writes fail.
 pub const MAX_QUEUED_WRITE: usize = 1024 * 1024;
 
@@ -45,6 +50,8 @@ pub(crate) struct Connection {
     out: BytesMut,
     /// Free space reserved before each read ([`SessionOptions::read_buffer`], clamped).
     read_chunk: usize,
+    /// The framer's buffer is a large one from the thread's pool (plain TCP).
+    pooled: bool,
 }
 
 impl std::fmt::Debug for Connection {
@@ -140,15 +147,20 @@ impl Connection {
         } else {
             Io::Tcp(tcp)
         };
+        let mut framer = Framer::new(Limits::default());
+        // Plain TCP reads into buffers of the thread's pool; TLS reads through rustls into
+        // the connection's own buffer (allocated at the first read).
+        *framer.read_buf() = BytesMut::new();
         Ok(Connection {
             io,
-            framer: Framer::new(Limits::default()),
+            framer,
             peer,
             local,
             remote,
             tls_fingerprint,
             out: BytesMut::with_capacity(2048),
             read_chunk: opts.read_buffer.clamp(MIN_READ_CHUNK, MAX_READ_CHUNK),
+            pooled: false,
         })
     }
 
@@ -208,14 +220,43 @@ impl Connection {
 
     /// Reads what is available (one large read) into the framer. End of stream is an
     /// [`ErrorKind::Io`] error.
+    ///
+    /// Plain TCP waits for readiness first and only then takes a buffer from the thread's pool
+    /// ([`bufpool`](super::bufpool)), so that a waiting session holds none; see
+    /// [`park_read_buffer`](Self::park_read_buffer).
     pub(crate) async fn read_more(&mut self) -> Result<usize> {
-        let buf = self.framer.read_buf();
-        if buf.capacity() - buf.len() < self.read_chunk / 4 {
-            buf.reserve(self.read_chunk);
-        }
         let r = match &mut self.io {
-            Io::Tcp(s) => s.read_buf(buf).await,
-            Io::Tls(s) => s.read_buf(buf).await,
+            Io::Tcp(s) => loop {
+                if let Err(e) = s.readable().await {
+                    break Err(e);
+                }
+                let buf = self.framer.read_buf();
+                if buf.capacity() - buf.len() < self.read_chunk / 4 {
+                    let want = self.read_chunk.max(buf.len() + self.read_chunk / 4);
+                    let mut fresh = super::bufpool::take(want);
+                    fresh.extend_from_slice(buf);
+                    super::bufpool::give(std::mem::replace(buf, fresh));
+                    self.pooled = true;
+                }
+                // One poll of a read: on a short read tokio knows the socket is drained (no
+                // second read to see it would block); if readiness was stale, the buffer goes
+                // back before waiting again.
+                let polled = {
+                    let mut read = std::pin::pin!(s.read_buf(buf));
+                    std::future::poll_fn(|cx| Poll::Ready(read.as_mut().poll(cx))).await
+                };
+                match polled {
+                    Poll::Ready(r) => break r,
+                    Poll::Pending => park(&mut self.framer, &mut self.pooled),
+                }
+            },
+            Io::Tls(s) => {
+                let buf = self.framer.read_buf();
+                if buf.capacity() - buf.len() < self.read_chunk / 4 {
+                    buf.reserve(self.read_chunk);
+                }
+                s.read_buf(buf).await
+            }
         };
         match r {
             Ok(0) => Err(
@@ -224,6 +265,13 @@ impl Connection {
             Ok(n) => Ok(n),
             Err(e) => Err(Error::io(e, "RTSP read").with_peer(&self.peer)),
         }
+    }
+
+    /// Before waiting for the camera: gives the read buffer back to the thread's pool when
+    /// what it holds is at most [`MAX_CARRY`] bytes (the tail of a frame not yet complete),
+    /// which are kept in a small buffer of their own. Plain TCP only (TLS keeps its buffer).
+    pub(crate) fn park_read_buffer(&mut self) {
+        park(&mut self.framer, &mut self.pooled);
     }
 
     /// Closes the write side (bounded in time).
@@ -236,4 +284,19 @@ impl Connection {
         };
         let _ = tokio::time::timeout(Duration::from_millis(500), f).await;
     }
+}
+
+/// See [`Connection::park_read_buffer`]. `pooled`: the framer's buffer came from the pool.
+fn park(framer: &mut Framer, pooled: &mut bool) {
+    let buf = framer.read_buf();
+    if !*pooled || buf.len() > MAX_CARRY {
+        return;
+    }
+    *pooled = false;
+    let carry = if buf.is_empty() {
+        BytesMut::new()
+    } else {
+        BytesMut::from(&buf[..])
+    };
+    super::bufpool::give(std::mem::replace(buf, carry));
 }

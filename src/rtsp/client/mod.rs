@@ -4,7 +4,9 @@
 //!
 //! The IO shell around the pure cores: [`crate::rtsp::session`] (CSeq, session id, auth,
 //! redirects, keepalive deadlines), [`crate::rtsp::framing`], [`crate::rtp`] and
-//! [`crate::codec`]. One large read buffer per connection; RTP payloads stay slices of it.
+//! [`crate::codec`]. Large reads into buffers shared by the sessions of a thread (taken
+//! when the socket is readable, given back before waiting); H.264/H.265 RTP packets are
+//! parsed and depacketized where they lie in that buffer, other payloads stay slices of it.
 //!
 //! ```
 //! # #[cfg(feature = "mock")]
@@ -85,6 +87,7 @@
 //! | reboot | `Err` (`Io`) on the playing session; a new session plays once the camera is back |
 //! | slow answers | fine within [`Timeouts::response`], `Timeout` beyond |
 
+mod bufpool;
 mod connection;
 mod item;
 mod item_stream;
@@ -95,7 +98,9 @@ mod stream;
 mod supervisor;
 mod udp;
 
-pub use connection::{MAX_READ_CHUNK, MIN_READ_CHUNK, READ_CHUNK, RTSP_PORT, RTSPS_PORT};
+pub use connection::{
+    MAX_CARRY, MAX_READ_CHUNK, MIN_READ_CHUNK, READ_CHUNK, RTSP_PORT, RTSPS_PORT,
+};
 pub use item::{Item, MediaKind, StreamFrame};
 pub use options::{
     DEFAULT_USER_AGENT, Replay, SessionOptions, TeardownPolicy, Timeouts, TransportMode,

@@ -112,11 +112,14 @@ pub struct SessionOptions {
     /// Free space kept in the RTSP connection's read buffer before each read (bytes): the
     /// most one read takes. Default [`READ_CHUNK`](super::READ_CHUNK) (256 KiB), clamped to
     /// [`MIN_READ_CHUNK`](super::MIN_READ_CHUNK)..=[`MAX_READ_CHUNK`](super::MAX_READ_CHUNK).
-    /// Over UDP the same size is reserved at a time for datagrams (at least
-    /// 128 KiB, room for two of the largest datagrams).
-    /// Frames stay zero-copy slices of this buffer, so it is resident memory per session: a
-    /// VMS with hundreds of low-rate streams over TCP may lower it (e.g. 32 KiB for a 4 Mbit/s
-    /// stream) at the cost of more, smaller reads at high rates.
+    /// Over UDP the same size is reserved at a time for datagrams.
+    ///
+    /// Over plain TCP and UDP the buffer is not the session's: it comes from a small pool per
+    /// thread when the socket is readable and goes back before the session waits again (a
+    /// waiting session keeps at most the tail of a frame not yet complete, 8 KiB), so
+    /// hundreds of sessions share a few buffers and the size costs no memory per session.
+    /// Payloads that codecs keep as slices (audio, metadata, JPEG) keep their part of it
+    /// alive until dropped. RTSPS keeps a buffer of this size per session.
     pub read_buffer: usize,
     /// How H.264/H.265 frames come out.
     pub nal_format: NalFormat,

@@ -155,23 +155,39 @@ impl Session {
         if let Some(d) = self.udp.as_ref().and_then(|u| u.next_deadline()) {
             deadline = deadline.min(d);
         }
-        let sleep_until = tokio::time::Instant::from_std(deadline);
+        let deadline = tokio::time::Instant::from_std(deadline);
+        // One timer for the session's life: moved earlier when a deadline comes sooner, left
+        // alone when deadlines move later (it then wakes the loop early, once, and is set
+        // again), instead of a timer set and cleared at every wake-up.
+        let sleep = match &mut self.sleep {
+            Some(s) => {
+                if deadline < s.deadline() || s.is_elapsed() {
+                    s.as_mut().reset(deadline);
+                }
+                s
+            }
+            None => self
+                .sleep
+                .insert(Box::pin(tokio::time::sleep_until(deadline))),
+        };
         let conn = self
             .conn
             .as_mut()
             .ok_or_else(|| Error::new(ErrorKind::Io, "the RTSP connection is closed"))?;
+        // Waiting: the read buffer goes back to the thread's pool.
+        conn.park_read_buffer();
         match self.udp.as_mut() {
             None => {
                 tokio::select! {
                     r = conn.read_more() => { r?; }
-                    _ = tokio::time::sleep_until(sleep_until) => {}
+                    _ = sleep.as_mut() => {}
                 }
             }
             Some(udp) => {
                 tokio::select! {
                     r = conn.read_more() => { r?; }
                     r = udp.wait_readable() => { r?; }
-                    _ = tokio::time::sleep_until(sleep_until) => {}
+                    _ = sleep.as_mut() => {}
                 }
             }
         }

@@ -69,6 +69,8 @@ pub struct Session {
     pub(super) server: Option<String>,
     pub(super) rr_ssrc: u32,
     pub(super) deferred_error: Option<Error>,
+    /// The play loop's timer (created at its first wait, inside the runtime).
+    pub(super) sleep: Option<std::pin::Pin<Box<tokio::time::Sleep>>>,
 }
 
 impl std::fmt::Debug for Session {
@@ -125,6 +127,7 @@ impl Session {
                 server: None,
                 rr_ssrc: crate::auth::random_u64() as u32,
                 deferred_error: None,
+                sleep: None,
             };
             // OPTIONS first: learns the keepalive methods; failures are not fatal.
             let target = url.to_string();
@@ -597,6 +600,7 @@ impl Session {
                 }
                 None => {
                     let conn = self.conn()?;
+                    conn.park_read_buffer();
                     match tokio::time::timeout_at(deadline, conn.read_more()).await {
                         Err(_) => {
                             return Err(Error::timeout("RTSP response").with_cseq(cseq));

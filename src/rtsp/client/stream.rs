@@ -150,6 +150,9 @@ pub(crate) struct RxStream {
     /// The depacketizer takes borrowed packets at no extra cost
     /// ([`Depacketizer::prefers_borrowed`]), asked once.
     pub(crate) borrowed: bool,
+    /// The depacketizer's clock rate (at least 1), asked once: the jitter estimate needs it
+    /// for every packet.
+    clock_rate: u32,
 }
 
 impl std::fmt::Debug for RxStream {
@@ -168,6 +171,7 @@ impl RxStream {
             index: info.index,
             kind: info.kind,
             borrowed: depacketizer.prefers_borrowed(),
+            clock_rate: depacketizer.clock_rate().max(1),
             depacketizer,
             tracker: SequenceTracker::new(),
             ssrc: None,
@@ -206,8 +210,7 @@ impl RxStream {
             self.ssrc = Some(ssrc);
         }
         self.tracker.on_packet(seq);
-        self.tracker
-            .on_arrival(ts, now, self.depacketizer.clock_rate().max(1));
+        self.tracker.on_arrival(ts, now, self.clock_rate);
     }
 
     #[inline]

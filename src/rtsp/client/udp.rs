@@ -6,7 +6,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::ops::RangeInclusive;
 use std::time::{Duration, Instant};
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use socket2::{Domain, Protocol, Socket, Type};
 use tokio::net::UdpSocket;
 
@@ -215,8 +215,8 @@ impl UdpStream {
 #[derive(Debug)]
 pub(crate) struct UdpMedia {
     streams: Vec<(usize, UdpStream, ReorderBuffer)>,
-    buf: BytesMut,
-    /// Bytes reserved at a time for datagrams (sliced out as `Bytes`, so resident per session).
+    /// Bytes reserved at a time for datagrams, in a buffer of the thread's pool
+    /// ([`bufpool`](super::bufpool)) taken for each drain and given back after it.
     chunk: usize,
     depth: usize,
     delay: Duration,
@@ -229,7 +229,6 @@ impl UdpMedia {
         let chunk = chunk.clamp(RECV_BUFFER, super::MAX_READ_CHUNK.max(RECV_BUFFER));
         UdpMedia {
             streams: Vec::new(),
-            buf: BytesMut::with_capacity(chunk),
             chunk,
             depth,
             delay,
@@ -289,14 +288,15 @@ impl UdpMedia {
 
     /// Reads every datagram ready (non-blocking), and hands out the packets in order.
     pub(crate) fn drain_ready(&mut self, now: Instant, f: &mut impl FnMut(usize, UdpPacket)) {
+        let mut buf = super::bufpool::take(self.chunk);
         for (k, s, reorder) in &mut self.streams {
             for rtcp in [false, true] {
                 let sock = if rtcp { &s.rtcp } else { &s.rtp };
                 for _ in 0..MAX_DATAGRAMS_PER_DRAIN {
-                    if self.buf.capacity() - self.buf.len() < MAX_PACKET_LEN + 1 {
-                        self.buf.reserve(self.chunk);
+                    if buf.capacity() - buf.len() < MAX_PACKET_LEN + 1 {
+                        buf.reserve(self.chunk);
                     }
-                    let from = match sock.try_recv_buf_from(&mut self.buf) {
+                    let from = match sock.try_recv_buf_from(&mut buf) {
                         Ok((_, from)) => from,
                         Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
                         Err(e) => {
@@ -305,7 +305,7 @@ impl UdpMedia {
                             break;
                         }
                     };
-                    let data = self.buf.split().freeze();
+                    let data = buf.split().freeze();
                     if s.source.is_some_and(|ip| ip != from.ip()) {
                         self.foreign += 1;
                         continue;
@@ -326,5 +326,8 @@ impl UdpMedia {
                 f(*k, UdpPacket::Rtp(r.packet));
             }
         }
+        // Reused by the next drain of any session on this thread once the packets it holds
+        // (in reorder buffers, or kept by frames) are gone.
+        super::bufpool::give(buf);
     }
 }
