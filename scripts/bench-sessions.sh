@@ -10,8 +10,9 @@
 # process (`camlink-bench-sessions serve`, the light in-process sender streaming a synthetic
 # 4 Mbit/s 25 fps H.264 stream, keyframe every 2 s, 1400-byte RTP packets) and a client process
 # (`camlink-bench-sessions client`) that opens the sessions, then reads frames for `secs` seconds
-# once all of them play. The client's CPU (getrusage, over the measured window) and peak RSS
-# (VmHWM) are its own: the sender runs in another process. Everything on 127.0.0.1.
+# once all of them play. The client's CPU (scheduler run time of its threads, over the measured
+# window) and peak RSS (VmHWM) are its own: the sender runs in another process. Everything on
+# 127.0.0.1.
 #
 # Output: a markdown table per case, the camlink/retina ratios, and the raw lines under
 # benches/sessions/target/bench-sessions/.

@@ -94,6 +94,7 @@
 //! | camera requests while a response is awaited | [`rtsp::client::MAX_MESSAGES_PER_RESPONSE`] | `Protocol` |
 //! | packets kept before the PLAY answer | [`rtsp::client::MAX_EARLY_PACKETS`] | counted as loss |
 //! | access unit (frame) | [`codec::MAX_FRAME_LEN`] | `LimitExceeded` |
+//! | buffers pooled per thread (RTSP client) | 4 read buffers of at most 2 × [`rtsp::client::MAX_READ_CHUNK`], 8 frame buffers of at most 1 MiB; a waiting session keeps at most [`rtsp::client::MAX_CARRY`] bytes of a partial frame | more are freed |
 //! | frames ready in a depacketizer | [`codec::MAX_READY_FRAMES`] | oldest dropped |
 //! | reorder depth | [`rtp::reorder::MAX_DEPTH`] (option: the depth asked for) | held packets released, gaps counted as loss |
 //! | RTCP compound | [`rtp::rtcp::MAX_COMPOUND_LEN`], [`rtp::rtcp::MAX_PACKETS_PER_COMPOUND`] | `LimitExceeded` |

@@ -42,6 +42,27 @@ pub(crate) fn size_class(n: usize) -> usize {
     n.div_ceil(step).saturating_mul(step)
 }
 
+/// Defines, in the calling module, a pool per thread with the bounds `$spec` and its two
+/// functions: `take(capacity) -> BytesMut` and `give(BytesMut)` (see [`take`] and [`give`]).
+macro_rules! per_thread_pool {
+    ($spec:expr) => {
+        thread_local! {
+            static POOL: $crate::pool::Local = const { std::cell::RefCell::new(Vec::new()) };
+        }
+
+        /// An empty buffer with room for at least `capacity` bytes, from this thread's pool.
+        pub(crate) fn take(capacity: usize) -> bytes::BytesMut {
+            $crate::pool::take(&POOL, &$spec, capacity)
+        }
+
+        /// Gives a buffer (what is left of it) back to this thread's pool.
+        pub(crate) fn give(buf: bytes::BytesMut) {
+            $crate::pool::give(&POOL, &$spec, buf);
+        }
+    };
+}
+pub(crate) use per_thread_pool;
+
 /// Empties `buf` and, if no slice of it is alive, gives it its whole allocation again.
 fn refresh(buf: &mut BytesMut) {
     buf.clear();
@@ -50,22 +71,20 @@ fn refresh(buf: &mut BytesMut) {
     let _ = buf.try_reclaim(buf.capacity().saturating_add(1));
 }
 
-/// An empty buffer with room for at least `capacity` bytes: the smallest pooled one that
+/// An empty buffer with room for at least `capacity` bytes: the most recently pooled one that
 /// fits (within [`Spec::max_ratio`]), else a new one of the size class of `capacity`.
 pub(crate) fn take(pool: &'static LocalKey<Local>, spec: &Spec, capacity: usize) -> BytesMut {
     let limit = capacity.saturating_mul(spec.max_ratio.max(1));
     let pooled = pool
         .try_with(|p| {
             let mut p = p.borrow_mut();
-            let mut best: Option<(usize, usize)> = None;
-            for (i, b) in p.iter_mut().enumerate() {
+            // The most recently given back first: usually the buffer the previous frame or
+            // read of this thread used, still in the cache.
+            let i = p.iter_mut().rposition(|b| {
                 refresh(b);
-                let c = b.capacity();
-                if c >= capacity && c <= limit && best.is_none_or(|(_, bc)| c < bc) {
-                    best = Some((i, c));
-                }
-            }
-            best.map(|(i, _)| p.swap_remove(i))
+                (capacity..=limit).contains(&b.capacity())
+            })?;
+            Some(p.remove(i))
         })
         .ok()
         .flatten();

@@ -11,11 +11,7 @@
 //! thread; a buffer serves requests of at least a quarter of its size only, so that a small
 //! frame the caller keeps does not pin a keyframe-sized buffer.
 
-use std::cell::RefCell;
-
-use bytes::BytesMut;
-
-use crate::pool::{Local, Spec};
+use crate::pool::Spec;
 
 /// Buffers kept per thread.
 pub const MAX_POOLED: usize = 8;
@@ -29,16 +25,4 @@ const SPEC: Spec = Spec {
     max_ratio: 4,
 };
 
-thread_local! {
-    static POOL: Local = const { RefCell::new(Vec::new()) };
-}
-
-/// An empty buffer with room for at least `capacity` bytes.
-pub(crate) fn take(capacity: usize) -> BytesMut {
-    crate::pool::take(&POOL, &SPEC, capacity)
-}
-
-/// Gives a buffer (what is left of it) back.
-pub(crate) fn give(buf: BytesMut) {
-    crate::pool::give(&POOL, &SPEC, buf);
-}
+crate::pool::per_thread_pool!(SPEC);

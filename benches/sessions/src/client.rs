@@ -168,27 +168,37 @@ async fn run_async(args: Args) -> Result<String, String> {
     let setup_secs = setup_start.elapsed().as_secs_f64();
     // The measured window.
     let cpu0 = proc_stats::cpu_secs();
+    let sched0 = proc_stats::sched_cpu_secs();
     let (frames0, bytes0) = counters.totals();
     let t0 = Instant::now();
     tokio::time::sleep(Duration::from_secs_f64(args.secs)).await;
     let window = t0.elapsed().as_secs_f64();
     let cpu1 = proc_stats::cpu_secs();
+    let sched1 = proc_stats::sched_cpu_secs();
     let (frames1, bytes1) = counters.totals();
     let (frames, bytes) = (frames1 - frames0, bytes1 - bytes0);
     let peak_rss = proc_stats::peak_rss_kib();
     let (heap_used, heap_free, heap_mmap) = proc_stats::malloc_kib();
     let _ = stop_tx.send(true);
+    // Bounded as a whole: a session that gets no frame never sees the stop signal; the
+    // runtime's end cancels it.
+    let deadline = Instant::now() + Duration::from_secs(10);
     for t in tasks {
-        let _ = tokio::time::timeout(Duration::from_secs(10), t).await;
+        let _ = tokio::time::timeout_at(deadline, t).await;
     }
     let c = &counters;
     let sessions_ok = c.sessions_ok.load(Ordering::Relaxed);
     let (user, sys) = (cpu1.0 - cpu0.0, cpu1.1 - cpu0.1);
+    // The scheduler's exact run time when available, else getrusage (tick-sampled).
+    let (cpu, cpu_source) = match (sched0, sched1) {
+        (Some(a), Some(b)) => (b - a, "schedstat"),
+        _ => (user + sys, "getrusage"),
+    };
     let stream_minutes = sessions_ok.max(1) as f64 * window / 60.0;
     Ok(format!(
         "lib={lib}{rb} transport={tr} sessions={n} sessions_ok={sessions_ok} sessions_failed={failed} sessions_broken={broken} \
          setup_s={setup_secs:.2} secs={window:.2} frames={frames} frames_lost={missing} packets_lost={plost} bytes={bytes} \
-         mbit_s={mbit:.1} cpu_user_s={user:.2} cpu_sys_s={sys:.2} cpu_s_per_stream_min={cpm:.4} \
+         mbit_s={mbit:.1} cpu_user_s={user:.2} cpu_sys_s={sys:.2} cpu_s={cpu:.4} cpu_source={cpu_source} cpu_s_per_stream_min={cpm:.4} \
          rss_start_kib={rss_before} peak_rss_kib={peak_rss} rss_kib_per_session={rps:.0} \
          heap_used_kib={heap_used} heap_free_kib={heap_free} heap_mmap_kib={heap_mmap}",
         lib = match args.lib {
@@ -209,7 +219,7 @@ async fn run_async(args: Args) -> Result<String, String> {
         missing = c.frames_missing.load(Ordering::Relaxed),
         plost = c.packets_lost.load(Ordering::Relaxed),
         mbit = bytes as f64 * 8.0 / window / 1e6,
-        cpm = (user + sys) / stream_minutes,
+        cpm = cpu / stream_minutes,
         rps = peak_rss as f64 / args.sessions.max(1) as f64,
     ))
 }
@@ -222,7 +232,7 @@ async fn camlink_session(
     read_buffer: Option<usize>,
     gate: Arc<Semaphore>,
     c: &Counters,
-    mut stop: tokio::sync::watch::Receiver<bool>,
+    stop: tokio::sync::watch::Receiver<bool>,
     playing: &AtomicU64,
 ) -> Result<(), String> {
     use camlink::codec::nal::NalFormat;
@@ -251,14 +261,13 @@ async fn camlink_session(
     playing.fetch_add(1, Ordering::Relaxed);
     let mut track = Track::new(id);
     let mut err = None;
-    // One stop future for the whole loop (not one per frame: the harness's own cost).
-    let stopped = stop.changed();
-    tokio::pin!(stopped);
+    // The stop signal is checked between frames (one comes every 40 ms), not raced against
+    // each `next()`: the harness's own cost per frame stays out of the measure.
     loop {
-        let item = tokio::select! {
-            i = session.next() => i,
-            _ = &mut stopped => break,
-        };
+        if stop.has_changed().unwrap_or(true) {
+            break;
+        }
+        let item = session.next().await;
         match item {
             None => break,
             Some(Err(e)) => {
@@ -289,7 +298,7 @@ async fn retina_session(
     transport: Transport,
     gate: Arc<Semaphore>,
     c: &Counters,
-    mut stop: tokio::sync::watch::Receiver<bool>,
+    stop: tokio::sync::watch::Receiver<bool>,
     playing: &AtomicU64,
 ) -> Result<(), String> {
     use retina::client::{PlayOptions, Session, SessionOptions, SetupOptions};
@@ -335,14 +344,13 @@ async fn retina_session(
     playing.fetch_add(1, Ordering::Relaxed);
     let mut track = Track::new(id);
     let mut err = None;
-    // One stop future for the whole loop (not one per frame: the harness's own cost).
-    let stopped = stop.changed();
-    tokio::pin!(stopped);
+    // The stop signal is checked between frames (one comes every 40 ms), not raced against
+    // each `next()`: the harness's own cost per frame stays out of the measure.
     loop {
-        let item = tokio::select! {
-            i = session.next() => i,
-            _ = &mut stopped => break,
-        };
+        if stop.has_changed().unwrap_or(true) {
+            break;
+        }
+        let item = session.next().await;
         match item {
             None => break,
             Some(Err(e)) => {

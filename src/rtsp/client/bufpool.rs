@@ -7,11 +7,7 @@
 //! worker thread then share a few buffers that stay in the CPU cache, instead of each keeping
 //! hundreds of KiB resident. See [`crate::pool`].
 
-use std::cell::RefCell;
-
-use bytes::BytesMut;
-
-use crate::pool::{Local, Spec};
+use crate::pool::Spec;
 
 /// Buffers kept per thread.
 pub const MAX_POOLED: usize = 4;
@@ -23,16 +19,4 @@ const SPEC: Spec = Spec {
     max_ratio: usize::MAX,
 };
 
-thread_local! {
-    static POOL: Local = const { RefCell::new(Vec::new()) };
-}
-
-/// An empty buffer with room for at least `capacity` bytes.
-pub(crate) fn take(capacity: usize) -> BytesMut {
-    crate::pool::take(&POOL, &SPEC, capacity)
-}
-
-/// Gives a read buffer back.
-pub(crate) fn give(buf: BytesMut) {
-    crate::pool::give(&POOL, &SPEC, buf);
-}
+crate::pool::per_thread_pool!(SPEC);

@@ -52,6 +52,8 @@ pub(crate) struct Connection {
     read_chunk: usize,
     /// The framer's buffer is a large one from the thread's pool (plain TCP).
     pooled: bool,
+    /// The last read filled all the room it had.
+    filled: bool,
 }
 
 impl std::fmt::Debug for Connection {
@@ -161,6 +163,7 @@ impl Connection {
             out: BytesMut::with_capacity(2048),
             read_chunk: opts.read_buffer.clamp(MIN_READ_CHUNK, MAX_READ_CHUNK),
             pooled: false,
+            filled: false,
         })
     }
 
@@ -241,13 +244,20 @@ impl Connection {
                 // One poll of a read: on a short read tokio knows the socket is drained (no
                 // second read to see it would block); if readiness was stale, the buffer goes
                 // back before waiting again.
+                let room = buf.capacity() - buf.len();
                 let polled = {
                     let mut read = std::pin::pin!(s.read_buf(buf));
                     std::future::poll_fn(|cx| Poll::Ready(read.as_mut().poll(cx))).await
                 };
                 match polled {
-                    Poll::Ready(r) => break r,
-                    Poll::Pending => park(&mut self.framer, &mut self.pooled),
+                    Poll::Ready(r) => {
+                        self.filled = matches!(r, Ok(n) if n == room);
+                        break r;
+                    }
+                    Poll::Pending => {
+                        self.filled = false;
+                        park(&mut self.framer, &mut self.pooled);
+                    }
                 }
             },
             Io::Tls(s) => {
@@ -270,8 +280,13 @@ impl Connection {
     /// Before waiting for the camera: gives the read buffer back to the thread's pool when
     /// what it holds is at most [`MAX_CARRY`] bytes (the tail of a frame not yet complete),
     /// which are kept in a small buffer of their own. Plain TCP only (TLS keeps its buffer).
+    ///
+    /// Not after a read that filled all the room it had: more bytes are most likely waiting
+    /// (a stream faster than the reads), and the buffer is kept for the next read.
     pub(crate) fn park_read_buffer(&mut self) {
-        park(&mut self.framer, &mut self.pooled);
+        if !self.filled {
+            park(&mut self.framer, &mut self.pooled);
+        }
     }
 
     /// Closes the write side (bounded in time).

@@ -221,11 +221,22 @@ impl Session {
             let Some((channel, frame)) = conn.framer.peek_data() else {
                 break;
             };
-            let Some(Route::Rtp(k)) = self.channels.get(usize::from(channel)).copied().flatten()
-            else {
-                break;
+            let k = match self.in_place {
+                Some((c, k)) if c == channel => k,
+                _ => {
+                    let Some(Route::Rtp(k)) =
+                        self.channels.get(usize::from(channel)).copied().flatten()
+                    else {
+                        break;
+                    };
+                    if !self.rx.get(k).is_some_and(|r| r.borrowed) {
+                        break;
+                    }
+                    self.in_place = Some((channel, k));
+                    k
+                }
             };
-            let Some(r) = self.rx.get_mut(k).filter(|r| r.borrowed) else {
+            let Some(r) = self.rx.get_mut(k) else {
                 break;
             };
             let pending = &mut self.pending;

@@ -54,6 +54,10 @@ pub struct Session {
     pub(super) rx: Vec<RxStream>,
     /// Interleaved channel → stream set up.
     pub(super) channels: Vec<Option<Route>>,
+    /// The interleaved channel last handled in place and its stream (a copy of what
+    /// `channels` and `rx` say, kept in the session itself: one cache miss less per wake-up
+    /// among hundreds of sessions). Cleared whenever `channels` or `rx` change.
+    pub(super) in_place: Option<(u8, usize)>,
     /// The transport chosen by the first SETUP.
     pub(super) transport: Option<LowerTransport>,
     pub(super) udp: Option<UdpMedia>,
@@ -114,6 +118,7 @@ impl Session {
                 streams: Vec::new(),
                 rx: Vec::new(),
                 channels: vec![None; 256],
+                in_place: None,
                 transport: None,
                 udp: None,
                 early: VecDeque::new(),
@@ -285,6 +290,7 @@ impl Session {
                     self.rx.push(rx);
                     match route {
                         SetupRoute::Interleaved(rtp, rtcp) => {
+                            self.in_place = None;
                             self.channels[usize::from(rtp)] = Some(Route::Rtp(k));
                             if let Some(c) = rtcp {
                                 self.channels[usize::from(c)] = Some(Route::Rtcp(k));
@@ -441,6 +447,7 @@ impl Session {
         self.rx.clear();
         self.udp = None;
         self.channels = vec![None; 256];
+        self.in_place = None;
         self.transport = None;
         self.pending.clear();
         self.early.clear();
