@@ -299,6 +299,30 @@ impl Framer {
         Some((channel, payload))
     }
 
+    /// The complete interleaved frame starting `at` bytes into the buffer, as `(channel,
+    /// payload)`; the next one starts at `at + 4 + payload.len()`. With
+    /// [`skip_peeked`](Self::skip_peeked), a caller walks every complete frame of a read and
+    /// drops them all at once (one buffer advance per read instead of one per frame).
+    #[inline]
+    pub(crate) fn peek_data_at(&self, at: usize) -> Option<(u8, &[u8])> {
+        let (channel, len) = match self.buf.get(at..at.checked_add(4)?) {
+            Some(&[b'$', channel, hi, lo]) => (channel, usize::from(u16::from_be_bytes([hi, lo]))),
+            _ => return None,
+        };
+        let payload = self.buf.get(at + 4..at + 4 + len)?;
+        Some((channel, payload))
+    }
+
+    /// Drops the first `n` buffered bytes: the frames [`peek_data_at`](Self::peek_data_at)
+    /// returned, `n` being where the last of them ends (never more than is buffered).
+    #[inline]
+    pub(crate) fn skip_peeked(&mut self, n: usize) {
+        let n = n.min(self.buf.len());
+        self.buf.advance(n);
+        self.offset = self.offset.saturating_add(n as u64);
+        self.head_scanned = 0;
+    }
+
     /// Drops the interleaved frame [`peek_data`](Self::peek_data) returns; `false` (and
     /// nothing dropped) when there is none.
     #[inline]
@@ -525,6 +549,40 @@ junk!!RTSP/1.0 200\r\nCSeq: 6\r\nContent-Length: 5\r\n\r\nhello";
             }
             assert_eq!(a, b, "chunk {chunk}");
         }
+    }
+
+    #[test]
+    fn peek_at_and_skip_peeked_walk_the_same_frames_as_peek_and_skip() {
+        let mut input = Vec::new();
+        for (ch, len) in [(0u8, 5usize), (1, 0), (2, 300), (0, 1)] {
+            input.push(b'$');
+            input.push(ch);
+            input.extend_from_slice(&(len as u16).to_be_bytes());
+            input.extend((0..len).map(|i| i as u8));
+        }
+        input.extend_from_slice(b"$\x00\x00\x09abc"); // incomplete
+        let mut one = Framer::new(Limits::default());
+        one.push(&input).unwrap();
+        let mut want = Vec::new();
+        while let Some((ch, p)) = one.peek_data() {
+            want.push((ch, p.to_vec()));
+            one.skip_data();
+        }
+        let mut batch = Framer::new(Limits::default());
+        batch.push(&input).unwrap();
+        let mut got = Vec::new();
+        let mut at = 0;
+        while let Some((ch, p)) = batch.peek_data_at(at) {
+            got.push((ch, p.to_vec()));
+            at += 4 + p.len();
+        }
+        batch.skip_peeked(at);
+        assert_eq!(got, want);
+        assert_eq!(batch.offset(), one.offset());
+        assert_eq!(batch.buffered(), one.buffered());
+        assert_eq!(batch.peek_data_at(0), None, "the incomplete frame stays");
+        batch.skip_peeked(usize::MAX);
+        assert_eq!(batch.buffered(), 0);
     }
 
     #[test]

@@ -215,12 +215,14 @@ impl Session {
         let Some(conn) = self.conn.as_mut() else {
             return false;
         };
-        let mut done = false;
-        // Every such frame in a row, until one makes an item (a frame or a loss report).
+        // Every such frame in a row, until one makes an item (a frame or a loss report); the
+        // frames handled are dropped from the buffer at once at the end.
+        let mut at = 0;
         while self.pending.is_empty() {
-            let Some((channel, frame)) = conn.framer.peek_data() else {
+            let Some((channel, frame)) = conn.framer.peek_data_at(at) else {
                 break;
             };
+            let end = at + 4 + frame.len();
             let k = match self.in_place {
                 Some((c, k)) if c == channel => k,
                 _ => {
@@ -248,10 +250,11 @@ impl Session {
                     tracing::debug!(stream = r.index, error = %e, "malformed RTP packet");
                 }
             }
-            conn.framer.skip_data();
-            done = true;
+            at = end;
         }
+        let done = at > 0;
         if done {
+            conn.framer.skip_peeked(at);
             self.last_data = now;
             self.got_data = true;
         }
