@@ -146,9 +146,7 @@ async fn run_async(args: Args) -> Result<String, String> {
                     camlink_session(id, &url, transport, read_buffer, gate, &c, stop, &playing)
                         .await
                 }
-                Lib::Retina => {
-                    retina_session(id, &url, transport, gate, &c, stop, &playing).await
-                }
+                Lib::Retina => retina_session(id, &url, transport, gate, &c, stop, &playing).await,
             };
             if let Err(e) = r {
                 eprintln!("client: session error: {e}");
@@ -236,7 +234,7 @@ async fn camlink_session(
     playing: &AtomicU64,
 ) -> Result<(), String> {
     use camlink::codec::nal::NalFormat;
-    use camlink::rtsp::client::{Item, Session, SessionOptions, TransportMode};
+    use camlink::rtsp::client::{Session, SessionOptions, TransportMode};
     let mut opts = SessionOptions::new()
         .transport(match transport {
             Transport::Tcp => TransportMode::Tcp,
@@ -247,7 +245,7 @@ async fn camlink_session(
     if let Some(b) = read_buffer {
         opts = opts.read_buffer(b);
     }
-    let mut session = {
+    let session = {
         let _permit = gate.acquire().await.map_err(|e| e.to_string())?;
         match Session::open(url, opts).await {
             Ok(s) => s,
@@ -257,39 +255,24 @@ async fn camlink_session(
             }
         }
     };
-    c.sessions_ok.fetch_add(1, Ordering::Relaxed);
-    playing.fetch_add(1, Ordering::Relaxed);
-    let mut track = Track::new(id);
-    let mut err = None;
-    // The stop signal is checked between frames (one comes every 40 ms), not raced against
-    // each `next()`: the harness's own cost per frame stays out of the measure.
-    loop {
-        if stop.has_changed().unwrap_or(true) {
-            break;
-        }
-        let item = session.next().await;
-        match item {
-            None => break,
-            Some(Err(e)) => {
-                err = Some(format!("camlink next: {e}"));
-                c.sessions_broken.fetch_add(1, Ordering::Relaxed);
-                break;
-            }
-            Some(Ok(Item::Video(f))) => {
-                track.frame(
-                    c,
-                    f.frame.timestamp,
-                    f.frame.payload.len(),
-                    f.frame.loss_before,
-                );
-            }
+    play_loop(id, c, stop, playing, session).await
+}
+
+impl FrameSource for camlink::rtsp::client::Session {
+    const LIB: &str = "camlink";
+    async fn next_frame(&mut self) -> Option<Result<Option<VideoFrame>, String>> {
+        use camlink::rtsp::client::Item;
+        let item = self.next().await?;
+        Some(item.map_err(|e| e.to_string()).map(|item| match item {
+            Item::Video(f) => Some((
+                f.frame.timestamp,
+                f.frame.payload.len(),
+                f.frame.loss_before,
+            )),
             // Losses are also reported on the next frame (`loss_before`), counted there.
-            Some(Ok(_)) => {}
-        }
+            _ => None,
+        }))
     }
-    track.finish(c);
-    drop(session);
-    err.map_or(Ok(()), Err)
 }
 
 async fn retina_session(
@@ -302,7 +285,6 @@ async fn retina_session(
     playing: &AtomicU64,
 ) -> Result<(), String> {
     use retina::client::{PlayOptions, Session, SessionOptions, SetupOptions};
-    use retina::codec::CodecItem;
     let url = url::Url::parse(url).map_err(|e| e.to_string())?;
     let opened = {
         let _permit = gate.acquire().await.map_err(|e| e.to_string())?;
@@ -333,43 +315,69 @@ async fn retina_session(
         }
         .await
     };
-    let mut session = match opened {
+    let session = match opened {
         Ok(s) => s,
         Err(e) => {
             c.sessions_failed.fetch_add(1, Ordering::Relaxed);
             return Err(format!("retina open: {e}"));
         }
     };
+    play_loop(id, c, stop, playing, session).await
+}
+
+impl FrameSource for retina::client::Demuxed {
+    const LIB: &str = "retina";
+    async fn next_frame(&mut self) -> Option<Result<Option<VideoFrame>, String>> {
+        use retina::codec::CodecItem;
+        let item = self.next().await?;
+        Some(item.map_err(|e| e.to_string()).map(|item| match item {
+            CodecItem::VideoFrame(f) => Some((
+                f.timestamp().timestamp(),
+                f.data().len(),
+                u64::from(f.loss()),
+            )),
+            _ => None,
+        }))
+    }
+}
+
+/// A video frame as the measure sees it: timestamp, payload length, packets lost before it.
+type VideoFrame = (i64, usize, u64);
+
+/// A playing session of either library.
+trait FrameSource {
+    const LIB: &str;
+    /// The next item: `None` at the end, `Ok(None)` for anything but a video frame.
+    async fn next_frame(&mut self) -> Option<Result<Option<VideoFrame>, String>>;
+}
+
+/// The measured part of a session, the same for both libraries: frames until the end or the
+/// stop signal, counted in `c`.
+async fn play_loop<S: FrameSource>(
+    id: usize,
+    c: &Counters,
+    stop: tokio::sync::watch::Receiver<bool>,
+    playing: &AtomicU64,
+    mut session: S,
+) -> Result<(), String> {
     c.sessions_ok.fetch_add(1, Ordering::Relaxed);
     playing.fetch_add(1, Ordering::Relaxed);
     let mut track = Track::new(id);
     let mut err = None;
     // The stop signal is checked between frames (one comes every 40 ms), not raced against
     // each `next()`: the harness's own cost per frame stays out of the measure.
-    loop {
-        if stop.has_changed().unwrap_or(true) {
-            break;
-        }
-        let item = session.next().await;
-        match item {
+    while !stop.has_changed().unwrap_or(true) {
+        match session.next_frame().await {
             None => break,
             Some(Err(e)) => {
-                err = Some(format!("retina next: {e}"));
+                err = Some(format!("{} next: {e}", S::LIB));
                 c.sessions_broken.fetch_add(1, Ordering::Relaxed);
                 break;
             }
-            Some(Ok(CodecItem::VideoFrame(f))) => {
-                track.frame(
-                    c,
-                    f.timestamp().timestamp(),
-                    f.data().len(),
-                    u64::from(f.loss()),
-                );
-            }
-            Some(Ok(_)) => {}
+            Some(Ok(Some((ts, len, lost)))) => track.frame(c, ts, len, lost),
+            Some(Ok(None)) => {}
         }
     }
     track.finish(c);
-    drop(session);
     err.map_or(Ok(()), Err)
 }

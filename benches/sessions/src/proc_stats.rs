@@ -25,7 +25,11 @@ pub fn sched_cpu_secs() -> Option<f64> {
         let Ok(s) = std::fs::read_to_string(e.path().join("schedstat")) else {
             continue;
         };
-        if let Some(ns) = s.split_whitespace().next().and_then(|v| v.parse::<u64>().ok()) {
+        if let Some(ns) = s
+            .split_whitespace()
+            .next()
+            .and_then(|v| v.parse::<u64>().ok())
+        {
             total += ns;
             any = true;
         }
