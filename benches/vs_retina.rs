@@ -28,6 +28,17 @@ use tokio::io::AsyncReadExt as _;
 const MEMORY_SECONDS: u32 = 10;
 /// Seconds of stream sent per loopback session.
 const TCP_SECONDS: u32 = 20;
+
+/// Seconds of stream per loopback session: [`TCP_SECONDS`], or `VS_RETINA_TCP_SECONDS` with
+/// `VS_RETINA_PROFILE` (two lengths split a session's fixed cost from its cost per byte).
+fn tcp_seconds() -> u32 {
+    std::env::var("VS_RETINA_PROFILE")
+        .ok()
+        .and(std::env::var("VS_RETINA_TCP_SECONDS").ok())
+        .and_then(|s| s.parse().ok())
+        .filter(|&s| s > 0)
+        .unwrap_or(TCP_SECONDS)
+}
 /// Alternating runs per library for the RATIO lines (medians are compared).
 const RATIO_RUNS_MEMORY: usize = 31;
 const RATIO_RUNS_TCP: usize = 15;
@@ -348,7 +359,10 @@ where
     F: FnOnce() -> Fut + Send + 'static,
     Fut: std::future::Future<Output = usize>,
 {
-    std::thread::spawn(move || {
+    // Named so that profiles can single the client out (`perf report --comm client`).
+    std::thread::Builder::new()
+        .name("client".into())
+        .spawn(move || {
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -359,6 +373,7 @@ where
         let cpu = thread_cpu() - cpu;
         (n, cpu, wall.elapsed())
     })
+    .expect("client thread")
     .join()
     .expect("client thread")
 }
@@ -444,12 +459,13 @@ fn inputs() -> Inputs {
     let stream = SyntheticH264::default();
     let memory_packets = stream.rtp_packets(MEMORY_SECONDS).expect("packets");
     let memory_stream = interleave(&memory_packets, 0).expect("frames");
-    let tcp = interleave(&stream.rtp_packets(TCP_SECONDS).expect("packets"), 0).expect("frames");
+    let tcp_seconds = tcp_seconds();
+    let tcp = interleave(&stream.rtp_packets(tcp_seconds).expect("packets"), 0).expect("frames");
     let tcp_bytes = tcp.len();
     let inputs = Inputs {
         fmtp: stream.fmtp(),
         memory_frames: stream.frames_in(MEMORY_SECONDS) as usize,
-        tcp_frames: stream.frames_in(TCP_SECONDS) as usize,
+        tcp_frames: stream.frames_in(tcp_seconds) as usize,
         server: CannedServer::start(stream, tcp),
         stream,
         memory_packets,
@@ -624,26 +640,41 @@ fn ratios(i: &Inputs) {
 }
 
 /// `VS_RETINA_PROFILE=<case>`: runs only that case `VS_RETINA_PROFILE_RUNS` times (default 20)
-/// and exits (for callgrind or perf).
+/// and exits (for callgrind or perf), printing the median CPU time of a run.
 fn profile(i: &Inputs, case: &str) {
     let runs = std::env::var("VS_RETINA_PROFILE_RUNS")
         .ok()
         .and_then(|r| r.parse().ok())
         .unwrap_or(20);
+    // CPU of each run: the client thread's for the loopback cases, this thread's otherwise.
+    let mut cpu = Vec::new();
     for _ in 0..runs {
-        match case {
-            "camlink_depacketize" => black_box(camlink_depacketize(&i.stream, &i.memory_packets)),
-            "retina_depacketize" => {
-                black_box(retina_depacketize(&i.stream, &i.fmtp, &i.memory_packets))
+        let t = thread_cpu();
+        let client = match case {
+            "camlink_depacketize" => {
+                black_box(camlink_depacketize(&i.stream, &i.memory_packets));
+                None
             }
-            "camlink_framing" => black_box(camlink_framing(&i.stream, &i.memory_stream)),
-            "retina_framing" => black_box(retina_framing(&i.stream, &i.fmtp, &i.memory_stream)),
-            "camlink_tcp" => tcp_run(i, true).0,
-            "retina_tcp" => tcp_run(i, false).0,
-            "plain_reader" => plain_run(i).0,
+            "retina_depacketize" => {
+                black_box(retina_depacketize(&i.stream, &i.fmtp, &i.memory_packets));
+                None
+            }
+            "camlink_framing" => {
+                black_box(camlink_framing(&i.stream, &i.memory_stream));
+                None
+            }
+            "retina_framing" => {
+                black_box(retina_framing(&i.stream, &i.fmtp, &i.memory_stream));
+                None
+            }
+            "camlink_tcp" => Some(tcp_run(i, true).1),
+            "retina_tcp" => Some(tcp_run(i, false).1),
+            "plain_reader" => Some(plain_run(i).1),
             other => panic!("unknown case {other}"),
         };
+        cpu.push(client.unwrap_or_else(|| thread_cpu() - t));
     }
+    println!("{case}: median CPU {:?} of {runs} runs", median(cpu));
 }
 
 fn main() {

@@ -135,19 +135,27 @@ async fn the_tour_does_not_show_the_password() {
     if !tour.exists() {
         panic!("{} not built", tour.display());
     }
+    // The tour saves its snapshot under the temporary directory: a directory of this run's
+    // own, removed afterwards, so that test runs leave no file behind.
+    let tmp = std::env::temp_dir().join(format!("camlink-tour-test-{}", std::process::id()));
+    std::fs::create_dir_all(&tmp).unwrap();
     let mut cmd = tokio::process::Command::new(&tour);
-    cmd.env("CAMLINK_PASSWORD", SECRET)
+    cmd.env("TMPDIR", &tmp)
+        .env("CAMLINK_PASSWORD", SECRET)
         .env("RUST_LOG", "trace")
         .kill_on_drop(true);
     let out = tokio::time::timeout(Duration::from_secs(120), cmd.output())
         .await
         .expect("tour finished in time")
         .expect("run tour");
+    let saved = std::fs::read_dir(&tmp).map(|d| d.count()).unwrap_or(0);
+    let _ = std::fs::remove_dir_all(&tmp);
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(String::from_utf8_lossy(&out.stdout).contains("tour finished"));
+    assert_eq!(saved, 1, "the tour saves one snapshot");
     assert_clean("tour", &out);
 }
