@@ -359,23 +359,23 @@ where
     F: FnOnce() -> Fut + Send + 'static,
     Fut: std::future::Future<Output = usize>,
 {
-    // Named so that profiles can single the client out (`perf report --comm client`).
+    // Named so that profiles can single the client out (`perf report --comms client`).
     std::thread::Builder::new()
         .name("client".into())
         .spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("runtime");
-        let wall = Instant::now();
-        let cpu = thread_cpu();
-        let n = rt.block_on(f());
-        let cpu = thread_cpu() - cpu;
-        (n, cpu, wall.elapsed())
-    })
-    .expect("client thread")
-    .join()
-    .expect("client thread")
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
+            let wall = Instant::now();
+            let cpu = thread_cpu();
+            let n = rt.block_on(f());
+            let cpu = thread_cpu() - cpu;
+            (n, cpu, wall.elapsed())
+        })
+        .expect("client thread")
+        .join()
+        .expect("client thread")
 }
 
 async fn camlink_session(url: String) -> usize {
