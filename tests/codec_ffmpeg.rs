@@ -67,8 +67,31 @@ fn decode(ffmpeg: &str, jpeg: &Path) -> Vec<u8> {
     )
 }
 
-fn tmp(name: &str) -> PathBuf {
-    std::env::temp_dir().join(format!("camlink-jpeg-{}-{name}", std::process::id()))
+/// A path in the temporary directory whose file is removed when the value is dropped, also when
+/// an assertion fails first.
+struct TempFile(PathBuf);
+
+impl std::ops::Deref for TempFile {
+    type Target = Path;
+    fn deref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl AsRef<Path> for TempFile {
+    fn as_ref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+fn tmp(name: &str) -> TempFile {
+    TempFile(std::env::temp_dir().join(format!("camlink-jpeg-{}-{name}", std::process::id())))
 }
 
 #[test]
@@ -119,7 +142,6 @@ fn ffmpeg_jpeg_survives_rtp_and_decodes_identically() {
         std::fs::write(&dst, &frame.payload).unwrap();
         let a = decode(ff, &src);
         let b = decode(ff, &dst);
-        let _ = (std::fs::remove_file(&src), std::fs::remove_file(&dst));
         assert!(!a.is_empty());
         assert!(a == b, "{pix}: decoded pixels differ");
     }
@@ -150,7 +172,6 @@ fn ffmpeg_422_layout_rfc2435_cannot_carry_is_refused_not_mangled() {
         ],
     );
     let jpeg = std::fs::read(&src).unwrap();
-    let _ = std::fs::remove_file(&src);
     let mut tx = JpegPacketizer::new(PacketizerConfig::new(26, 9)).unwrap();
     let err = tx.packetize(&jpeg, 0, &mut Vec::new()).unwrap_err();
     assert_eq!(err.kind(), &camlink::ErrorKind::Unsupported);
@@ -279,7 +300,6 @@ fn ffmpeg_interop(
         md5_of_decoded(ff, &src, format),
         md5_of_decoded(ff, &dst, format),
     );
-    let _ = (std::fs::remove_file(&src), std::fs::remove_file(&dst));
     assert_eq!(got.len() as u32, frames, "{name}: frame count");
     assert!(
         got.iter().all(|f| f.loss_before == 0),
@@ -407,7 +427,6 @@ fn ffmpeg_aac_rtp_depacketizes_to_the_same_access_units() {
     let data = std::fs::read(&reference).unwrap();
     let want = adts_frames(&data);
     let packets = ffmpeg_rtp(ff, &src);
-    let _ = (std::fs::remove_file(&src), std::fs::remove_file(&reference));
     // AU headers sent (16 bits each in AAC-hbr): ffmpeg's muxer does not send its last
     // buffered AU, so the sent count, not the file's, is what must come out.
     let sent: usize = packets
