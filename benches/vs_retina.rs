@@ -133,9 +133,13 @@ fn retina_depacketize(s: &SyntheticH264, fmtp: &str, packets: &[Bytes]) -> usize
 const READ_SIZE: usize = 64 * 1024;
 
 /// camlink: the client's path without the socket: each read appended to the framer's buffer,
-/// interleaved frames split off it (zero-copy), RTP parse, depacketize.
+/// the run of complete interleaved frames taken out of it as one `Bytes` (zero-copy), RTP
+/// parse of each frame where it lies, depacketize (frames refer to the run); before the next
+/// read, the unfinished frame lets go of the buffer, as the client does before it waits.
 fn camlink_framing(s: &SyntheticH264, stream: &[u8]) -> usize {
-    use camlink::rtsp::framing::{Framer, Item};
+    use camlink::codec::Depacketizer as _;
+    use camlink::rtp::RtpPacketRef;
+    use camlink::rtsp::framing::Framer;
     let (sps, pps) = (s.sps(), s.pps());
     let mut d = H264Depacketizer::new(NalFormat::LengthPrefixed)
         .with_payload_type(PAYLOAD_TYPE)
@@ -143,16 +147,22 @@ fn camlink_framing(s: &SyntheticH264, stream: &[u8]) -> usize {
     let mut framer = Framer::default();
     let mut frames = 0;
     for chunk in stream.chunks(READ_SIZE) {
+        d.release_buffers();
         framer.push(chunk).expect("buffered");
-        while let Some(item) = framer.next_item().expect("framed") {
-            let Item::Data {
-                channel: 0,
-                payload,
-            } = item
-            else {
+        let mut end = 0;
+        while let Some((_, payload)) = framer.peek_data_at(end) {
+            end += 4 + payload.len();
+        }
+        let run = framer.take_peeked(end);
+        let mut at = 0;
+        while let Some(&[_, channel, hi, lo]) = run.get(at..at + 4) {
+            let len = usize::from(u16::from_be_bytes([hi, lo]));
+            let payload = &run[at + 4..at + 4 + len];
+            at += 4 + len;
+            if channel != 0 {
                 continue;
-            };
-            d.push(&RtpPacket::parse(payload).expect("valid RTP"))
+            }
+            d.push_shared(&RtpPacketRef::parse(payload).expect("valid RTP"), &run)
                 .expect("depacketizes");
             while let Some(f) = d.pull() {
                 black_box(&f.payload);

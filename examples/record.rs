@@ -107,7 +107,11 @@ pub async fn record(
             writer.write_sample(1, &sample).map_err(mp4_err)?;
             written += 1;
         }
-        pending = Some((f.frame.timestamp, f.frame.keyframe, f.frame.payload.clone()));
+        pending = Some((
+            f.frame.timestamp,
+            f.frame.keyframe,
+            f.frame.payload.to_bytes(),
+        ));
     }
     writer.write_end().map_err(mp4_err)?;
     session.teardown().await?;

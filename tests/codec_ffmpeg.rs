@@ -139,7 +139,7 @@ fn ffmpeg_jpeg_survives_rtp_and_decodes_identically() {
                 height: h.parse().unwrap()
             }
         );
-        std::fs::write(&dst, &frame.payload).unwrap();
+        std::fs::write(&dst, frame.payload.to_bytes()).unwrap();
         let a = decode(ff, &src);
         let b = decode(ff, &dst);
         assert!(!a.is_empty());
@@ -443,7 +443,7 @@ fn ffmpeg_aac_rtp_depacketizes_to_the_same_access_units() {
     );
     assert_eq!(got.len(), sent);
     for (i, (g, w)) in got.iter().zip(&want).enumerate() {
-        assert_eq!(&g.payload[..], *w, "AU {i}");
+        assert_eq!(&g.payload.to_vec()[..], *w, "AU {i}");
     }
     // Timestamps advance 1024 samples per AU, also for AUs that shared a packet.
     assert!(

@@ -100,7 +100,7 @@ fn check(sent: &[(u32, Vec<u8>)], got: &[Frame], lost_packets: usize, net: Netwo
         idx += pos;
         if f.loss_before == 0 {
             assert_eq!(
-                &f.payload[..],
+                &f.payload.to_vec()[..],
                 &sent[idx].1[..],
                 "frame at ts {} differs ({net:?})",
                 f.rtp_timestamp
@@ -109,7 +109,7 @@ fn check(sent: &[(u32, Vec<u8>)], got: &[Frame], lost_packets: usize, net: Netwo
             // After a loss between frames, the lost packets may have been this frame's first
             // ones: the frame is flagged, and then can only miss a head, never hold wrong bytes.
             assert!(
-                sent[idx].1.ends_with(&f.payload),
+                sent[idx].1.ends_with(&f.payload.to_vec()),
                 "frame at ts {} corrupt ({net:?})",
                 f.rtp_timestamp
             );

@@ -47,7 +47,7 @@ async fn play(transport: TransportMode, unpaced: bool, frames: usize) {
             "frame {got}"
         );
         assert_eq!(
-            &f.frame.payload[..],
+            &f.frame.payload.to_vec()[..],
             &au.to_format(NalFormat::LengthPrefixed)[..],
             "frame {got}"
         );

@@ -1,6 +1,8 @@
-//! The borrowed-packet path (`RtpPacketRef`, `Depacketizer::push_ref`) gives exactly what the
-//! owned path (`RtpPacket`, `Depacketizer::push`) gives: same parse results, same frames, same
-//! loss counts, same errors.
+//! The borrowed-packet path (`RtpPacketRef`, `Depacketizer::push_ref`) and the shared-buffer
+//! path (`Depacketizer::push_shared`, frames referring to the buffer, with
+//! `Depacketizer::release_buffers` between runs as the RTSP client does before it waits) give
+//! exactly what the owned path (`RtpPacket`, `Depacketizer::push`) gives: same parse results,
+//! same frames, same loss counts, same errors.
 
 mod common;
 
@@ -112,6 +114,37 @@ fn borrowed_parse_matches_owned_on_header_variants() {
     }
     assert!(RtpPacketRef::parse(&vec![0x80; camlink::rtp::packet::MAX_PACKET_LEN + 1]).is_err());
 }
+/// The packets laid out back to back in shared buffers ("runs", as the RTSP client takes them
+/// out of its read buffer), a new run wherever `cut` says so (the client then releases the
+/// buffers first, as before each wait); each packet pushed where it lies.
+fn run_shared(d: &mut dyn Depacketizer, packets: &[Bytes], cut: &[bool]) -> Outcome {
+    let mut steps = Vec::new();
+    let mut i = 0;
+    while i < packets.len() {
+        let mut end = i + 1;
+        while end < packets.len() && !cut.get(end).copied().unwrap_or(false) {
+            end += 1;
+        }
+        let mut run = Vec::new();
+        let mut ranges = Vec::new();
+        for p in &packets[i..end] {
+            ranges.push(run.len()..run.len() + p.len());
+            run.extend_from_slice(p);
+        }
+        let run = Bytes::from(run);
+        d.release_buffers();
+        for r in ranges {
+            let Ok(pkt) = RtpPacketRef::parse(&run[r]) else {
+                continue;
+            };
+            let res = d.push_shared(&pkt, &run).err().map(|e| e.kind().clone());
+            steps.push((res, pull_all(d)));
+        }
+        i = end;
+    }
+    d.flush();
+    (steps, pull_all(d))
+}
 
 /// Synthetic H.264 (STAP-A, FU-A) with losses, a duplicate and a reordered pair: the borrowed
 /// path gives the same access units and the same loss counts.
@@ -130,6 +163,22 @@ fn synthetic_h264_with_loss_same_frames_both_ways() {
     let owned = run_owned(&mut a, &packets);
     let borrowed = run_borrowed(&mut b, &packets);
     assert_eq!(owned, borrowed);
+    // Shared runs of 37 packets (cuts fall mid-frame): the frames come in pieces, the same
+    // bytes.
+    let cut: Vec<bool> = (0..packets.len()).map(|i| i % 37 == 0).collect();
+    let mut c = H264Depacketizer::new(NalFormat::LengthPrefixed).with_payload_type(96);
+    let shared = run_shared(&mut c, &packets, &cut);
+    assert_eq!(owned, shared);
+    let pieces: usize = shared
+        .0
+        .iter()
+        .flat_map(|(_, f)| f)
+        .map(|f| f.payload.chunk_count())
+        .sum();
+    assert!(
+        pieces > 10 * 95,
+        "frames refer to the packets: {pieces} pieces"
+    );
     let frames: Vec<&Frame> = owned.0.iter().flat_map(|(_, f)| f).collect();
     let loss: u64 = frames.iter().map(|f| f.loss_before).sum();
     assert!(loss >= 2, "losses reported: {loss}");
@@ -163,6 +212,9 @@ fn real_h265_capture_same_frames_both_ways() {
     let owned = run_owned(&mut a, &packets);
     assert!(owned.0.iter().map(|(_, f)| f.len()).sum::<usize>() > 50);
     assert_eq!(owned, run_borrowed(&mut b, &packets));
+    let mut c = H265Depacketizer::new(NalFormat::AnnexB).with_payload_type(104);
+    let cut: Vec<bool> = (0..packets.len()).map(|i| i % 5 == 0).collect();
+    assert_eq!(owned, run_shared(&mut c, &packets, &cut));
 }
 
 proptest! {
@@ -176,15 +228,22 @@ proptest! {
     }
 
     #[test]
-    fn every_depacketizer_same_outcome_both_ways(
+    fn every_depacketizer_same_outcome_every_way(
         payloads in proptest::collection::vec(
-            (proptest::collection::vec(any::<u8>(), 0..64), any::<bool>(), 0u16..4, 0u32..3),
+            (
+                proptest::collection::vec(any::<u8>(), 0..64),
+                any::<bool>(),
+                0u16..4,
+                0u32..3,
+                any::<bool>(),
+            ),
             1..40,
         )
     ) {
         let mut seq = 0u16;
         let mut packets = Vec::new();
-        for (payload, marker, step, ts) in &payloads {
+        let cut: Vec<bool> = payloads.iter().map(|p| p.4).collect();
+        for (payload, marker, step, ts, _) in &payloads {
             // Step 0 repeats the sequence number (a duplicate), 2 and 3 lose packets.
             seq = seq.wrapping_add(*step);
             packets.push(
@@ -194,8 +253,10 @@ proptest! {
                     .unwrap(),
             );
         }
-        for (mut a, mut b) in depacketizers().into_iter().zip(depacketizers()) {
-            prop_assert_eq!(run_owned(a.as_mut(), &packets), run_borrowed(b.as_mut(), &packets));
+        for ((mut a, mut b), mut c) in depacketizers().into_iter().zip(depacketizers()).zip(depacketizers()) {
+            let owned = run_owned(a.as_mut(), &packets);
+            prop_assert_eq!(&owned, &run_borrowed(b.as_mut(), &packets));
+            prop_assert_eq!(&owned, &run_shared(c.as_mut(), &packets, &cut));
         }
     }
 }

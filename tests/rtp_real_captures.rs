@@ -117,7 +117,8 @@ fn wowza_interleaved_h264_aac_and_rtcp() {
     assert_eq!(video.sps().map(|s| h264::nal_type(s[0])), Some(7));
     assert_eq!(video.pps().map(|s| h264::nal_type(s[0])), Some(8));
     for f in &vf {
-        let nals = split_length_prefixed(&f.payload).expect("well-formed AVCC");
+        let bytes = f.payload.to_bytes();
+        let nals = split_length_prefixed(&bytes).expect("well-formed AVCC");
         assert!(
             nals.iter().any(|n| (1..=5).contains(&h264::nal_type(n[0]))),
             "a slice in each frame"

@@ -44,7 +44,7 @@ async fn tcp_h264_with_loss_duplicates_and_reordering_gives_whole_frames_and_los
             .unwrap();
         match item {
             Item::Video(f) => {
-                let p = &f.frame.payload[..];
+                let p = &f.frame.payload.to_vec()[..];
                 // A loss right before an access unit's first packet cannot be told from a loss
                 // between units (documented on `Frame::loss_before`): such a frame may lack its
                 // leading NAL units (e.g. the SPS/PPS packet before an IDR slice), so it is a

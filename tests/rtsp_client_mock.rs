@@ -62,7 +62,7 @@ async fn collect(s: &mut Session, frames: usize) -> Seen {
                 }
                 Item::Metadata(f) => {
                     seen.metadata += 1;
-                    let doc = std::str::from_utf8(&f.frame.payload).expect("utf-8");
+                    let doc = String::from_utf8(f.frame.payload.to_vec()).expect("utf-8");
                     assert!(doc.contains("MetadataStream"), "{doc}");
                 }
                 Item::Loss { packets, .. } => seen.loss += packets,
@@ -110,9 +110,9 @@ async fn first_frame_is_annex_b_with_parameter_sets() {
         }
     };
     assert!(f.frame.keyframe);
-    assert_eq!(&f.frame.payload[..4], &[0, 0, 0, 1]);
+    assert_eq!(&f.frame.payload.to_vec()[..4], &[0, 0, 0, 1]);
     // An SPS (type 7) is in the first keyframe.
-    let p = &f.frame.payload;
+    let p = &f.frame.payload.to_vec();
     assert!(
         p.windows(5)
             .any(|w| w[..4] == [0, 0, 0, 1] && w[4] & 0x1f == 7),

@@ -323,10 +323,13 @@ mod tests {
         let a = d.pull().unwrap();
         let b = d.pull().unwrap();
         assert_eq!(
-            (&a.payload[..], a.rtp_timestamp),
+            (&a.payload.to_vec()[..], a.rtp_timestamp),
             (&[0xa1, 0xa2, 0xa3][..], 100)
         );
-        assert_eq!((&b.payload[..], b.rtp_timestamp), (&[0xb1, 0xb2][..], 1124));
+        assert_eq!(
+            (&b.payload.to_vec()[..], b.rtp_timestamp),
+            (&[0xb1, 0xb2][..], 1124)
+        );
     }
 
     #[test]
@@ -347,7 +350,7 @@ mod tests {
         }
         let f: Vec<Frame> = std::iter::from_fn(|| d.pull()).collect();
         assert_eq!(f.len(), 2);
-        assert_eq!(&f[0].payload[..], &au[..]);
+        assert_eq!(&f[0].payload.to_vec()[..], &au[..]);
         assert_eq!((f[1].rtp_timestamp, f[1].loss_before), (2048, 3));
     }
 }

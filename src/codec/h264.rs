@@ -214,7 +214,7 @@ mod tests {
             want.extend_from_slice(&(n.len() as u32).to_be_bytes());
             want.extend_from_slice(n);
         }
-        assert_eq!(&f[0].payload[..], &want[..]);
+        assert_eq!(&f[0].payload.to_vec()[..], &want[..]);
         assert!(f[0].keyframe);
         assert_eq!(
             f[0].info,
@@ -241,7 +241,7 @@ mod tests {
         want.extend_from_slice(&[0, 0, 0, 1]);
         want.extend_from_slice(PPS);
         want.extend_from_slice(&[0, 0, 0, 1, 0x65, 9, 9]);
-        assert_eq!(&f[0].payload[..], &want[..]);
+        assert_eq!(&f[0].payload.to_vec()[..], &want[..]);
         assert_eq!(d.sps().map(|b| &b[..]), Some(SPS));
     }
 
@@ -272,7 +272,7 @@ mod tests {
                 (3, 0, true, &[0x7c, 0x45, 3]),
             ],
         );
-        assert_eq!(&f[0].payload[..], &[0, 0, 0, 1, 0x65, 1, 2, 3]);
+        assert_eq!(&f[0].payload.to_vec()[..], &[0, 0, 0, 1, 0x65, 1, 2, 3]);
         assert!(f[0].keyframe);
     }
 
@@ -289,7 +289,7 @@ mod tests {
             "the SEI's marker must not split the access unit"
         );
         assert_eq!(
-            &f[0].payload[..],
+            &f[0].payload.to_vec()[..],
             &[0, 0, 0, 1, 0x06, 5, 1, 0x80, 0, 0, 0, 1, 0x41, 7]
         );
         assert!(!f[0].keyframe);
@@ -307,7 +307,7 @@ mod tests {
                 (4, 0, true, &[0x7c, 0x45]),
             ],
         );
-        assert_eq!(&f[0].payload[..], &[0, 0, 0, 1, 0x65, 1]);
+        assert_eq!(&f[0].payload.to_vec()[..], &[0, 0, 0, 1, 0x65, 1]);
         assert_eq!(f[0].loss_before, 0);
     }
 
@@ -320,7 +320,10 @@ mod tests {
         d.push(&pkt(72, 900, 5, true, &[0xff, 0xff])).unwrap();
         d.push(&pkt(96, 2, 0, true, &[0x41, 2])).unwrap();
         let f = d.pull().unwrap();
-        assert_eq!(&f.payload[..], &[0, 0, 0, 1, 0x41, 1, 0, 0, 0, 1, 0x41, 2]);
+        assert_eq!(
+            &f.payload.to_vec()[..],
+            &[0, 0, 0, 1, 0x41, 1, 0, 0, 0, 1, 0x41, 2]
+        );
         assert_eq!(f.loss_before, 0);
         assert!(d.pull().is_none());
     }
@@ -404,15 +407,21 @@ mod tests {
         let mut ptrs = Vec::new();
         for i in 0..4u16 {
             let ts = u32::from(i) * 3000;
-            d.push(&pkt(96, i * 3, ts, false, &[0x7c, 0x85, 1, 2, 3]))
-                .unwrap();
-            d.push(&pkt(96, i * 3 + 1, ts, false, &[0x7c, 0x05, 4, 5, 6]))
-                .unwrap();
-            d.push(&pkt(96, i * 3 + 2, ts, true, &[0x7c, 0x45, 7]))
-                .unwrap();
+            // Borrowed packets without a shared buffer: copied into the unit's own buffer.
+            for p in [
+                pkt(96, i * 3, ts, false, &[0x7c, 0x85, 1, 2, 3]),
+                pkt(96, i * 3 + 1, ts, false, &[0x7c, 0x05, 4, 5, 6]),
+                pkt(96, i * 3 + 2, ts, true, &[0x7c, 0x45, 7]),
+            ] {
+                d.push_ref(&p.as_packet_ref()).unwrap();
+            }
             let f = d.pull().unwrap();
-            assert_eq!(&f.payload[..], &[0, 0, 0, 1, 0x65, 1, 2, 3, 4, 5, 6, 7]);
-            ptrs.push(f.payload.as_ptr());
+            assert_eq!(f.payload, [0, 0, 0, 1, 0x65, 1, 2, 3, 4, 5, 6, 7]);
+            let one = f
+                .payload
+                .as_contiguous()
+                .expect("copied units are contiguous");
+            ptrs.push(one.as_ptr());
             // The frame is dropped here: its buffer goes back to the thread's pool and the next
             // access unit takes it. (The first unit's buffer is sized before any unit was
             // seen, from a default guess; the units after it are sized from the previous one.)
@@ -461,6 +470,6 @@ mod tests {
         for p in &pk {
             d.push(p).unwrap();
         }
-        assert_eq!(&d.pull().unwrap().payload[..], &au[..]);
+        assert_eq!(&d.pull().unwrap().payload.to_vec()[..], &au[..]);
     }
 }

@@ -209,7 +209,7 @@ mod tests {
             want.extend_from_slice(&[0, 0, 0, 1]);
             want.extend_from_slice(n);
         }
-        assert_eq!(&f.payload[..], &want[..]);
+        assert_eq!(&f.payload.to_vec()[..], &want[..]);
         assert!(f.keyframe);
         assert_eq!(d.vps().map(|b| &b[..]), Some(VPS));
         assert_eq!(d.sps().map(|b| &b[..]), Some(SPS));

@@ -691,7 +691,7 @@ mod tests {
                 height: 48
             }
         );
-        let j = &f.payload[..];
+        let j = &f.payload.to_vec()[..];
         assert!(
             j.starts_with(&[0xff, 0xd8, 0xff, 0xe0])
                 && j.ends_with(&[1, 2, 3, 0xff, 0xd0, 4, 0xff, 0xd9])
@@ -718,11 +718,11 @@ mod tests {
             &[0, 0, 0, 0, 1, 200, 2, 2, 0, 0, 0, 0, 8, 8],
         ))
         .unwrap();
-        let a = parse_jfif(&d.pull().unwrap().payload)
+        let a = parse_jfif(&d.pull().unwrap().payload.to_bytes())
             .unwrap()
             .params
             .tables;
-        let b = parse_jfif(&d.pull().unwrap().payload)
+        let b = parse_jfif(&d.pull().unwrap().payload.to_bytes())
             .unwrap()
             .params
             .tables;
@@ -739,7 +739,9 @@ mod tests {
         p.extend_from_slice(&[9, 9]);
         let mut d = JpegDepacketizer::new();
         d.push(&pkt(1, 0, true, &p)).unwrap();
-        let parsed = parse_jfif(&d.pull().unwrap().payload).unwrap().params;
+        let parsed = parse_jfif(&d.pull().unwrap().payload.to_bytes())
+            .unwrap()
+            .params;
         assert_eq!(&parsed.tables[..64], &table[..]);
         assert_eq!(&parsed.tables[64..], &table[..]);
     }

@@ -25,7 +25,8 @@
 //!     rx.push(&RtpPacket::parse(p)?)?;
 //! }
 //! let frame = rx.pull().expect("one access unit");
-//! assert_eq!(&frame.payload[..], &au[..]);
+//! assert_eq!(frame.payload, au);
+//! assert_eq!(&frame.payload.to_bytes()[..], &au[..]);
 //! assert!(frame.keyframe);
 //! assert_eq!(frame.loss_before, 0);
 //! # Ok::<(), camlink::Error>(())
@@ -51,8 +52,11 @@ pub mod jpeg;
 pub mod metadata;
 pub mod nal;
 mod nal_core;
+pub mod payload;
 mod recycle;
 pub mod sps;
+
+pub use payload::{Chunks, Payload};
 
 /// Frames held ready by a depacketizer before the oldest is dropped (the caller is not pulling).
 pub const MAX_READY_FRAMES: usize = 1024;
@@ -64,9 +68,11 @@ pub const MAX_FRAME_LEN: usize = 16 * 1024 * 1024;
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Frame {
-    /// The frame's bytes (a zero-copy slice of the packet when it fits one packet and needs no
-    /// rewriting, else assembled once).
-    pub payload: Bytes,
+    /// The frame's bytes. H.264 and H.265 access units refer to the packets they came in,
+    /// without a copy, and come in pieces ([`Payload::chunks`]; [`Payload::to_bytes`] when one
+    /// slice is needed); other formats give a zero-copy slice of the packet when the frame fits
+    /// one packet and needs no rewriting, else a buffer assembled once.
+    pub payload: Payload,
     /// The RTP timestamp, extended to 64 bits (continuous across 32-bit wraps).
     pub timestamp: i64,
     /// The RTP timestamp as sent.
@@ -135,18 +141,32 @@ pub trait Depacketizer {
     fn push(&mut self, packet: &RtpPacket) -> Result<()>;
     /// [`push`](Self::push) for a packet borrowed from a buffer (e.g. straight out of the RTSP
     /// read buffer), with the same outcome. The default copies the packet into an owned
-    /// [`RtpPacket`]; depacketizers that copy every payload into their frames anyway (H.264,
-    /// H.265) take the borrowed packet as it is, and say so with
-    /// [`prefers_borrowed`](Self::prefers_borrowed).
+    /// [`RtpPacket`]; H.264 and H.265 take the borrowed packet as it is (copying its payload
+    /// into the frame, or referring to it through [`push_shared`](Self::push_shared)), and say
+    /// so with [`prefers_borrowed`](Self::prefers_borrowed).
     fn push_ref(&mut self, packet: &RtpPacketRef<'_>) -> Result<()> {
         self.push(&packet.to_packet())
     }
-    /// Whether [`push_ref`](Self::push_ref) costs no more than [`push`](Self::push) (no copy
-    /// of the packet). Callers holding packets in a shared buffer then skip making a
-    /// reference-counted [`Bytes`] per packet. Default `false`.
+    /// Whether [`push_ref`](Self::push_ref) and [`push_shared`](Self::push_shared) cost no
+    /// more than [`push`](Self::push) (no copy of the packet). Callers holding packets in a
+    /// shared buffer then skip making a reference-counted [`Bytes`] per packet. Default
+    /// `false`.
     fn prefers_borrowed(&self) -> bool {
         false
     }
+    /// [`push_ref`](Self::push_ref) for a packet that lies in `source` (a shared buffer, such
+    /// as the RTSP read buffer the packet was read into): a depacketizer that can, refers to
+    /// the packet's bytes in its frames instead of copying them, keeping `source` alive. Same
+    /// outcome as [`push`](Self::push). The default is `push_ref`.
+    fn push_shared(&mut self, packet: &RtpPacketRef<'_>, source: &Bytes) -> Result<()> {
+        let _ = source;
+        self.push_ref(packet)
+    }
+    /// Copies what an unfinished frame holds of shared buffers (see
+    /// [`push_shared`](Self::push_shared) and [`push`](Self::push)) into the depacketizer's
+    /// own memory, so that those buffers can be reused. The RTSP client calls it before it
+    /// waits for more data. The default does nothing.
+    fn release_buffers(&mut self) {}
     /// The next complete frame, if any.
     fn pull(&mut self) -> Option<Frame>;
     /// End of stream: hands out a frame still waiting for its end (no marker bit, no next
@@ -341,13 +361,13 @@ impl Inbound {
     }
     pub(crate) fn emit(
         &mut self,
-        payload: Bytes,
+        payload: impl Into<Payload>,
         rtp_timestamp: u32,
         keyframe: bool,
         info: FrameInfo,
     ) {
         let frame = Frame {
-            payload,
+            payload: payload.into(),
             timestamp: self.ts.unwrap(rtp_timestamp),
             rtp_timestamp,
             wall_clock: self.wall.map(rtp_timestamp),

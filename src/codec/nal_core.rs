@@ -108,7 +108,7 @@ impl<S: NalSyntax> NalDepacketizer<S> {
     }
 
     fn on_nal(&mut self, r: Range<usize>) {
-        let Some(&h) = self.au.bytes(r.clone()).first() else {
+        let Some(h) = self.au.byte_at(r.start) else {
             return;
         };
         let t = S::nal_type(h);
@@ -119,13 +119,16 @@ impl<S: NalSyntax> NalDepacketizer<S> {
             self.au_keyframe = true;
         }
         if S::param_slot(t).is_some() {
-            let nal = self.au.bytes(r).to_vec();
+            let nal = self.au.to_vec(r);
             self.store_parameter_set(&nal);
         }
     }
 
-    fn add_nal(&mut self, nal: &[u8]) -> Result<()> {
-        let r = self.au.begin_nal().and_then(|()| self.au.extend(nal));
+    fn add_nal(&mut self, nal: &[u8], src: Option<&Bytes>) -> Result<()> {
+        let r = self
+            .au
+            .begin_nal(src.is_some())
+            .and_then(|()| self.au.put(nal, src));
         if let Err(e) = r {
             return Err(self.damage(e));
         }
@@ -137,13 +140,13 @@ impl<S: NalSyntax> NalDepacketizer<S> {
 
     /// Adds whole NAL units from a payload that should hold one, splitting on Annex B start
     /// codes some cameras leave inside RTP payloads (a valid NAL unit never holds `00 00 01`).
-    fn add_nals(&mut self, data: &[u8]) -> Result<()> {
+    fn add_nals(&mut self, data: &[u8], src: Option<&Bytes>) -> Result<()> {
         if find_start_code(data, 0).is_none() {
-            return self.add_nal(data);
+            return self.add_nal(data, src);
         }
         tracing::trace!("Annex B start code inside an RTP payload; split");
         for nal in split_annex_b(data) {
-            self.add_nal(nal)?;
+            self.add_nal(nal, src)?;
         }
         Ok(())
     }
@@ -185,7 +188,8 @@ impl<S: NalSyntax> NalDepacketizer<S> {
         e
     }
 
-    fn payload(&mut self, data: &[u8]) -> Result<()> {
+    /// Adds one packet's payload; `src`: the shared buffer it lies in, if any.
+    fn payload(&mut self, data: &[u8], src: Option<&Bytes>) -> Result<()> {
         let Some(&h) = data.first() else {
             // Empty payload: nothing to add (the marker is still honoured).
             return Ok(());
@@ -198,7 +202,7 @@ impl<S: NalSyntax> NalDepacketizer<S> {
                 self.au.abort_nal();
                 self.fu_header = None;
             }
-            return self.add_nals(data);
+            return self.add_nals(data, src);
         }
         if t == S::AGGREGATION {
             let mut pos = hl;
@@ -219,7 +223,7 @@ impl<S: NalSyntax> NalDepacketizer<S> {
                     )));
                 };
                 if !nal.is_empty() {
-                    self.add_nals(nal)?;
+                    self.add_nals(nal, src)?;
                 }
                 pos += 2 + sz;
             }
@@ -250,7 +254,11 @@ impl<S: NalSyntax> NalDepacketizer<S> {
                 if S::is_keyframe(fu_type) {
                     self.au.keyframe_hint();
                 }
-                let r = self.au.begin_nal().and_then(|()| self.au.extend(header));
+                let shared = src.is_some();
+                let r = self
+                    .au
+                    .begin_nal(shared)
+                    .and_then(|()| self.au.put_small(header, shared));
                 if let Err(e) = r {
                     return Err(self.damage(e));
                 }
@@ -269,7 +277,7 @@ impl<S: NalSyntax> NalDepacketizer<S> {
                     Some(_) => {}
                 }
             }
-            if let Err(e) = self.au.extend(frag) {
+            if let Err(e) = self.au.put(frag, src) {
                 return Err(self.damage(e));
             }
             if end {
@@ -317,7 +325,7 @@ impl<S: NalSyntax> NalDepacketizer<S> {
         }
         self.au_ts = Some(ts);
         self.au_packets += 1;
-        let r = self.payload(data);
+        let r = self.payload(data, pkt.source());
         if pkt.marker() && (self.au_has_vcl || self.au_damaged) && self.fu_header.is_none() {
             // A marker set on an SEI or parameter set before the slices (seen on real cameras)
             // does not end the unit: only a marker after a slice does.
@@ -328,6 +336,11 @@ impl<S: NalSyntax> NalDepacketizer<S> {
 
     pub(crate) fn pull(&mut self) -> Option<Frame> {
         self.inb.pull()
+    }
+
+    /// See [`Depacketizer::release_buffers`](super::Depacketizer::release_buffers).
+    pub(crate) fn release_buffers(&mut self) {
+        self.au.release();
     }
 
     pub(crate) fn flush(&mut self) {
@@ -414,6 +427,17 @@ macro_rules! delegate_depacketizer {
             }
             fn push_ref(&mut self, pkt: &$crate::rtp::RtpPacketRef<'_>) -> $crate::Result<()> {
                 self.core.push(pkt)
+            }
+            fn push_shared(
+                &mut self,
+                packet: &$crate::rtp::RtpPacketRef<'_>,
+                source: &bytes::Bytes,
+            ) -> $crate::Result<()> {
+                self.core
+                    .push(&$crate::rtp::packet::SharedPacket { packet, source })
+            }
+            fn release_buffers(&mut self) {
+                self.core.release_buffers();
             }
             fn prefers_borrowed(&self) -> bool {
                 true

@@ -449,7 +449,10 @@ mod tests {
         let want: Vec<SyntheticAccessUnit> = s.access_units().take(150).collect();
         assert_eq!(got.len(), want.len());
         for (g, w) in got.iter().zip(&want) {
-            assert_eq!(&g.payload[..], &w.to_format(NalFormat::LengthPrefixed)[..]);
+            assert_eq!(
+                &g.payload.to_vec()[..],
+                &w.to_format(NalFormat::LengthPrefixed)[..]
+            );
             assert_eq!(g.keyframe, w.keyframe);
             assert_eq!(g.rtp_timestamp, w.rtp_timestamp);
             assert_eq!(g.loss_before, 0);

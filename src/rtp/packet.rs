@@ -167,6 +167,9 @@ impl RtpPacket {
 pub(crate) trait RtpView {
     fn header(&self) -> &Header;
     fn payload(&self) -> &[u8];
+    /// The shared buffer the packet lies in, if any (its payload can then be referred to
+    /// instead of copied).
+    fn source(&self) -> Option<&Bytes>;
     #[inline(always)]
     fn marker(&self) -> bool {
         self.header().marker
@@ -194,6 +197,10 @@ impl RtpView for RtpPacket {
     fn payload(&self) -> &[u8] {
         RtpPacket::payload(self)
     }
+    #[inline(always)]
+    fn source(&self) -> Option<&Bytes> {
+        Some(&self.raw)
+    }
 }
 
 impl RtpView for RtpPacketRef<'_> {
@@ -204,6 +211,31 @@ impl RtpView for RtpPacketRef<'_> {
     #[inline(always)]
     fn payload(&self) -> &[u8] {
         RtpPacketRef::payload(self)
+    }
+    #[inline(always)]
+    fn source(&self) -> Option<&Bytes> {
+        None
+    }
+}
+
+/// A borrowed packet and the shared buffer it lies in.
+pub(crate) struct SharedPacket<'a, 'b> {
+    pub(crate) packet: &'a RtpPacketRef<'b>,
+    pub(crate) source: &'a Bytes,
+}
+
+impl RtpView for SharedPacket<'_, '_> {
+    #[inline(always)]
+    fn header(&self) -> &Header {
+        &self.packet.header
+    }
+    #[inline(always)]
+    fn payload(&self) -> &[u8] {
+        self.packet.payload()
+    }
+    #[inline(always)]
+    fn source(&self) -> Option<&Bytes> {
+        Some(self.source)
     }
 }
 

@@ -106,6 +106,9 @@ pub struct Framer {
     /// How far the head-end search has already looked (bytes from `buf[0]`).
     head_scanned: usize,
     junk: u64,
+    /// Grow the buffer for an interleaved frame bigger than its room (off when the IO layer
+    /// sees to the room itself, see [`Framer::wanted`]).
+    grow: bool,
 }
 
 impl std::fmt::Debug for Framer {
@@ -175,6 +178,7 @@ impl Framer {
             offset: 0,
             head_scanned: 0,
             junk: 0,
+            grow: true,
         }
     }
 
@@ -301,10 +305,10 @@ impl Framer {
 
     /// The complete interleaved frame starting `at` bytes into the buffer, as `(channel,
     /// payload)`; the next one starts at `at + 4 + payload.len()`. With
-    /// [`skip_peeked`](Self::skip_peeked), a caller walks every complete frame of a read and
-    /// drops them all at once (one buffer advance per read instead of one per frame).
+    /// [`take_peeked`](Self::take_peeked), a caller walks every complete frame of a read and
+    /// takes them all out at once (one buffer split per read instead of one per frame).
     #[inline]
-    pub(crate) fn peek_data_at(&self, at: usize) -> Option<(u8, &[u8])> {
+    pub fn peek_data_at(&self, at: usize) -> Option<(u8, &[u8])> {
         let (channel, len) = match self.buf.get(at..at.checked_add(4)?) {
             Some(&[b'$', channel, hi, lo]) => (channel, usize::from(u16::from_be_bytes([hi, lo]))),
             _ => return None,
@@ -313,14 +317,52 @@ impl Framer {
         Some((channel, payload))
     }
 
-    /// Drops the first `n` buffered bytes: the frames [`peek_data_at`](Self::peek_data_at)
-    /// returned, `n` being where the last of them ends (never more than is buffered).
+    /// Leaves the room for a partly received interleaved frame to the IO layer, which asks
+    /// [`wanted`](Self::wanted) before each read (the RTSP client: its buffer may be shared
+    /// with frames handed out, and growing it would mean a new allocation each time).
+    pub(crate) fn leave_room_to_caller(&mut self) {
+        self.grow = false;
+    }
+
+    /// Bytes still missing from the interleaved frame at the start of the buffer (0 when
+    /// the buffer does not start with a partly received one).
+    pub(crate) fn wanted(&self) -> usize {
+        match self.buf.get(..4) {
+            Some(&[b'$', _, hi, lo]) => {
+                (usize::from(u16::from_be_bytes([hi, lo])) + 4).saturating_sub(self.buf.len())
+            }
+            _ => 0,
+        }
+    }
+
+    /// Takes the first `n` buffered bytes out as one [`Bytes`] (no copy): the frames
+    /// [`peek_data_at`](Self::peek_data_at) returned, `n` being where the last of them ends
+    /// (never more than is buffered). The caller then refers to the frames in it.
+    ///
+    /// ```
+    /// use camlink::rtsp::framing::{Framer, write_data};
+    ///
+    /// let mut wire = bytes::BytesMut::new();
+    /// write_data(&mut wire, 0, b"first")?;
+    /// write_data(&mut wire, 1, b"second")?;
+    /// let mut framer = Framer::default();
+    /// framer.push(&wire)?;
+    /// framer.push(b"$\x00\x00\x09par")?; // a frame not complete yet
+    /// let mut end = 0;
+    /// while let Some((_channel, payload)) = framer.peek_data_at(end) {
+    ///     end += 4 + payload.len();
+    /// }
+    /// let run = framer.take_peeked(end); // both frames, as one `Bytes`
+    /// assert_eq!(run.len(), 9 + 10);
+    /// assert_eq!(framer.buffered(), 7);
+    /// # Ok::<(), camlink::Error>(())
+    /// ```
     #[inline]
-    pub(crate) fn skip_peeked(&mut self, n: usize) {
+    pub fn take_peeked(&mut self, n: usize) -> Bytes {
         let n = n.min(self.buf.len());
-        self.buf.advance(n);
         self.offset = self.offset.saturating_add(n as u64);
         self.head_scanned = 0;
+        self.buf.split_to(n).freeze()
     }
 
     /// Drops the interleaved frame [`peek_data`](Self::peek_data) returns; `false` (and
@@ -363,7 +405,7 @@ impl Framer {
             return self.need_more();
         };
         if self.buf.len() < total {
-            if self.buf.capacity() < total {
+            if self.grow && self.buf.capacity() < total {
                 self.buf.reserve(total - self.buf.len());
             }
             return self.need_more();
@@ -552,7 +594,7 @@ junk!!RTSP/1.0 200\r\nCSeq: 6\r\nContent-Length: 5\r\n\r\nhello";
     }
 
     #[test]
-    fn peek_at_and_skip_peeked_walk_the_same_frames_as_peek_and_skip() {
+    fn peek_at_and_take_peeked_walk_the_same_frames_as_peek_and_skip() {
         let mut input = Vec::new();
         for (ch, len) in [(0u8, 5usize), (1, 0), (2, 300), (0, 1)] {
             input.push(b'$');
@@ -576,12 +618,13 @@ junk!!RTSP/1.0 200\r\nCSeq: 6\r\nContent-Length: 5\r\n\r\nhello";
             got.push((ch, p.to_vec()));
             at += 4 + p.len();
         }
-        batch.skip_peeked(at);
+        let taken = batch.take_peeked(at);
+        assert_eq!(&taken[..], &input[..at]);
         assert_eq!(got, want);
         assert_eq!(batch.offset(), one.offset());
         assert_eq!(batch.buffered(), one.buffered());
         assert_eq!(batch.peek_data_at(0), None, "the incomplete frame stays");
-        batch.skip_peeked(usize::MAX);
+        assert_eq!(batch.take_peeked(usize::MAX).len(), 7);
         assert_eq!(batch.buffered(), 0);
     }
 

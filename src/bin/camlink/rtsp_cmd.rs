@@ -223,7 +223,9 @@ pub async fn play(args: PlayArgs, json: bool) -> Result<()> {
                     if Some(f.stream) == video
                         && let Some(file) = out.as_mut()
                     {
-                        file.write_all(&f.frame.payload)
+                        f.frame
+                            .payload
+                            .write_to(file)
                             .map_err(|e| Error::io(e, "writing the output file"))?;
                     }
                 }

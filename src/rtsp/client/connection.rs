@@ -153,6 +153,7 @@ impl Connection {
         // Plain TCP reads into buffers of the thread's pool; TLS reads through rustls into
         // the connection's own buffer (allocated at the first read).
         *framer.read_buf() = BytesMut::new();
+        framer.leave_room_to_caller();
         Ok(Connection {
             io,
             framer,
@@ -233,9 +234,11 @@ impl Connection {
                 if let Err(e) = s.readable().await {
                     break Err(e);
                 }
+                // Room for a quarter of a read, and for the rest of a frame begun.
+                let need = (self.read_chunk / 4).max(self.framer.wanted());
                 let buf = self.framer.read_buf();
-                if buf.capacity() - buf.len() < self.read_chunk / 4 {
-                    let want = self.read_chunk.max(buf.len() + self.read_chunk / 4);
+                if buf.capacity() - buf.len() < need {
+                    let want = self.read_chunk.max(buf.len() + need);
                     let mut fresh = super::bufpool::take(want);
                     fresh.extend_from_slice(buf);
                     super::bufpool::give(std::mem::replace(buf, fresh));
@@ -261,9 +264,10 @@ impl Connection {
                 }
             },
             Io::Tls(s) => {
+                let need = (self.read_chunk / 4).max(self.framer.wanted());
                 let buf = self.framer.read_buf();
-                if buf.capacity() - buf.len() < self.read_chunk / 4 {
-                    buf.reserve(self.read_chunk);
+                if buf.capacity() - buf.len() < need {
+                    buf.reserve(self.read_chunk.max(need));
                 }
                 s.read_buf(buf).await
             }
@@ -286,6 +290,19 @@ impl Connection {
     pub(crate) fn park_read_buffer(&mut self) {
         if !self.filled {
             park(&mut self.framer, &mut self.pooled);
+        }
+    }
+
+    /// Whether the read buffer stays with the connection through the next wait and read
+    /// (not given back to the pool, not replaced or grown): frames being assembled may then
+    /// go on referring to it, at no cost to other sessions.
+    pub(crate) fn read_buffer_stays(&mut self) -> bool {
+        let need = (self.read_chunk / 4).max(self.framer.wanted());
+        let buf = self.framer.read_buf();
+        let room = buf.capacity() - buf.len();
+        match self.io {
+            Io::Tcp(_) => self.filled && room >= need,
+            Io::Tls(_) => room >= need,
         }
     }
 

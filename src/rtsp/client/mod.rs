@@ -6,7 +6,9 @@
 //! redirects, keepalive deadlines), [`crate::rtsp::framing`], [`crate::rtp`] and
 //! [`crate::codec`]. Large reads into buffers shared by the sessions of a thread (taken
 //! when the socket is readable, given back before waiting); H.264/H.265 RTP packets are
-//! parsed and depacketized where they lie in that buffer, other payloads stay slices of it.
+//! parsed and depacketized where they lie in that buffer and their frames refer to it
+//! ([`crate::codec::Payload`]: zero-copy, contiguous on request), other payloads stay slices
+//! of it.
 //!
 //! ```
 //! # #[cfg(feature = "mock")]

@@ -174,7 +174,14 @@ impl Session {
             .conn
             .as_mut()
             .ok_or_else(|| Error::new(ErrorKind::Io, "the RTSP connection is closed"))?;
-        // Waiting: the read buffer goes back to the thread's pool.
+        // Waiting: unfinished frames let go of the read buffer (copying what they hold of
+        // it), which goes back to the thread's pool; unless the stream is fast and the
+        // buffer stays for the next read.
+        if !conn.read_buffer_stays() {
+            for r in &mut self.rx {
+                r.release_buffers();
+            }
+        }
         conn.park_read_buffer();
         match self.udp.as_mut() {
             None => {
@@ -208,57 +215,58 @@ impl Session {
         feed(&mut self.rx, k, rtcp, payload, now, &mut self.pending);
     }
 
-    /// Handles the complete interleaved frames at the front of the read buffer without taking
-    /// them out as [`Bytes`], as long as they are RTP packets of streams whose depacketizers
-    /// prefer borrowed packets and no item is pending; `false` if there was none.
+    /// Handles the complete interleaved frames at the front of the read buffer that are RTP
+    /// packets of streams whose depacketizers take borrowed packets, as long as there are
+    /// such frames in a row; `false` if there was none. The run is taken out of the buffer as
+    /// one [`Bytes`] (no copy) and each packet is given to its depacketizer where it lies, so
+    /// that frames can refer to it instead of copying it (one reference count per run, not one
+    /// per packet).
     fn on_interleaved_in_place(&mut self, now: Instant) -> bool {
         let Some(conn) = self.conn.as_mut() else {
             return false;
         };
-        // Every such frame in a row, until one makes an item (a frame or a loss report); the
-        // frames handled are dropped from the buffer at once at the end.
+        let (channels, rx, cache) = (&self.channels, &self.rx, &mut self.in_place);
+        let mut end = 0;
+        while let Some((channel, frame)) = conn.framer.peek_data_at(end) {
+            if in_place_stream(channels, rx, cache, channel).is_none() {
+                break;
+            }
+            end += 4 + frame.len();
+        }
+        if end == 0 {
+            return false;
+        }
+        let run = conn.framer.take_peeked(end);
         let mut at = 0;
-        while self.pending.is_empty() {
-            let Some((channel, frame)) = conn.framer.peek_data_at(at) else {
+        while let Some(&[_, channel, hi, lo]) = run.get(at..at + 4) {
+            let len = usize::from(u16::from_be_bytes([hi, lo]));
+            let Some(frame) = run.get(at + 4..at + 4 + len) else {
                 break;
             };
-            let end = at + 4 + frame.len();
+            at += 4 + len;
             let k = match self.in_place {
                 Some((c, k)) if c == channel => k,
-                _ => {
-                    let Some(Route::Rtp(k)) =
-                        self.channels.get(usize::from(channel)).copied().flatten()
-                    else {
-                        break;
-                    };
-                    if !self.rx.get(k).is_some_and(|r| r.borrowed) {
-                        break;
-                    }
-                    self.in_place = Some((channel, k));
-                    k
-                }
+                _ => match in_place_stream(&self.channels, &self.rx, &mut self.in_place, channel) {
+                    Some(k) => k,
+                    None => continue,
+                },
             };
             let Some(r) = self.rx.get_mut(k) else {
-                break;
+                continue;
             };
             let pending = &mut self.pending;
             let mut out = |i| pending.push_back(i);
             match RtpPacketRef::parse(frame) {
-                Ok(pkt) => r.on_rtp_ref(&pkt, now, &mut out),
+                Ok(pkt) => r.on_rtp_shared(&pkt, &run, now, &mut out),
                 Err(e) => {
                     r.bad_packets += 1;
                     tracing::debug!(stream = r.index, error = %e, "malformed RTP packet");
                 }
             }
-            at = end;
         }
-        let done = at > 0;
-        if done {
-            conn.framer.skip_peeked(at);
-            self.last_data = now;
-            self.got_data = true;
-        }
-        done
+        self.last_data = now;
+        self.got_data = true;
+        true
     }
 
     fn on_async_response(&mut self, r: &Response) -> Result<()> {
@@ -345,6 +353,30 @@ impl Session {
             })
             .await
     }
+}
+
+/// The stream whose RTP packets come on `channel`, if its depacketizer takes borrowed packets
+/// ([`RxStream::borrowed`]); `cache` remembers the last channel found.
+#[inline]
+fn in_place_stream(
+    channels: &[Option<Route>],
+    rx: &[RxStream],
+    cache: &mut Option<(u8, usize)>,
+    channel: u8,
+) -> Option<usize> {
+    if let Some((c, k)) = *cache
+        && c == channel
+    {
+        return Some(k);
+    }
+    let Some(Route::Rtp(k)) = channels.get(usize::from(channel)).copied().flatten() else {
+        return None;
+    };
+    if !rx.get(k).is_some_and(|r| r.borrowed) {
+        return None;
+    }
+    *cache = Some((channel, k));
+    Some(k)
 }
 
 /// Feeds one packet to set-up stream `k`.

@@ -187,19 +187,26 @@ impl RxStream {
         self.after_push(r, out);
     }
 
-    /// [`on_rtp`](Self::on_rtp) for a packet borrowed from the read buffer (use when
-    /// [`borrowed`](Self::borrowed) is set; otherwise the depacketizer copies the packet).
-    /// Inlined into its one caller, so that the packet's fields stay in registers.
+    /// [`on_rtp`](Self::on_rtp) for a packet borrowed from `source` (the part of the read
+    /// buffer taken out for the packets of one read; use when [`borrowed`](Self::borrowed)
+    /// is set): the depacketizer refers to the packet instead of copying it. Inlined into its
+    /// one caller, so that the packet's fields stay in registers.
     #[inline(always)]
-    pub(crate) fn on_rtp_ref(
+    pub(crate) fn on_rtp_shared(
         &mut self,
         pkt: &RtpPacketRef<'_>,
+        source: &Bytes,
         now: Instant,
         out: &mut impl FnMut(Item),
     ) {
         self.account(pkt.ssrc(), pkt.sequence_number(), pkt.timestamp(), now);
-        let r = self.depacketizer.push_ref(pkt);
+        let r = self.depacketizer.push_shared(pkt, source);
         self.after_push(r, out);
+    }
+
+    /// Lets go of the buffers an unfinished frame refers to (before waiting for more data).
+    pub(crate) fn release_buffers(&mut self) {
+        self.depacketizer.release_buffers();
     }
 
     /// Per-packet statistics before the depacketizer sees the packet.
