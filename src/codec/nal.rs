@@ -224,6 +224,9 @@ impl AuBuffer {
     /// Bytes that are in no packet (a prefix, a rebuilt NAL header): inline when the unit's
     /// bytes around them are shared, else in the own buffer.
     pub(crate) fn put_small(&mut self, data: &[u8], shared: bool) -> Result<()> {
+        if data.is_empty() {
+            return Ok(());
+        }
         if !shared || data.len() > INLINE {
             return self.put_own(data);
         }

@@ -293,17 +293,14 @@ impl Connection {
         }
     }
 
-    /// Whether the read buffer stays with the connection through the next wait and read
-    /// (not given back to the pool, not replaced or grown): frames being assembled may then
-    /// go on referring to it, at no cost to other sessions.
+    /// Whether the next read still has room in the read buffer (it is not replaced nor
+    /// grown): frames being assembled may then go on referring to it. A buffer given back to
+    /// the pool while it waits is taken again at the next wake-up (the most recent first), or
+    /// by another session of the thread, which then uses the room after what is pinned.
     pub(crate) fn read_buffer_stays(&mut self) -> bool {
         let need = (self.read_chunk / 4).max(self.framer.wanted());
         let buf = self.framer.read_buf();
-        let room = buf.capacity() - buf.len();
-        match self.io {
-            Io::Tcp(_) => self.filled && room >= need,
-            Io::Tls(_) => room >= need,
-        }
+        buf.capacity() - buf.len() >= need
     }
 
     /// Closes the write side (bounded in time).

@@ -174,10 +174,10 @@ impl Session {
             .conn
             .as_mut()
             .ok_or_else(|| Error::new(ErrorKind::Io, "the RTSP connection is closed"))?;
-        // Waiting: unfinished frames let go of the read buffer (copying what they hold of
-        // it), which goes back to the thread's pool; unless the stream is fast and the
-        // buffer stays for the next read.
-        if !conn.read_buffer_stays() {
+        // Waiting: unfinished frames let go of the buffers they refer to (copying what they
+        // hold of them), unless only the TCP read buffer is concerned and the next read still
+        // has room in it (then it is found again, pinned or not, at the next wake-up).
+        if self.udp.is_some() || !conn.read_buffer_stays() {
             for r in &mut self.rx {
                 r.release_buffers();
             }
