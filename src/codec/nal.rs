@@ -174,23 +174,30 @@ fn offsets(src: &Bytes, data: &[u8]) -> Option<(u32, u32)> {
     Some((u32::try_from(start).ok()?, u32::try_from(end).ok()?))
 }
 
-/// Appends `s`, merged into the last span when it continues it in the same buffer.
-fn push_span(spans: &mut Vec<Span>, s: Span) {
+/// Extends `prev` with `next` when `next` continues it in the same buffer.
+fn merge(prev: &mut Span, next: Span) -> bool {
     if let (
-        Some(Span::Buf { buf, end, .. }),
+        Span::Buf { buf, end, .. },
         Span::Buf {
             buf: b,
             start,
             end: e,
         },
-    ) = (spans.last_mut(), s)
+    ) = (prev, next)
         && *buf == b
         && *end == start
     {
         *end = e;
-        return;
+        return true;
     }
-    spans.push(s);
+    false
+}
+
+/// Appends `s`, merged into the last span when it continues it in the same buffer.
+fn push_span(spans: &mut Vec<Span>, s: Span) {
+    if !spans.last_mut().is_some_and(|last| merge(last, s)) {
+        spans.push(s);
+    }
 }
 
 impl AuBuffer {
@@ -348,23 +355,7 @@ impl AuBuffer {
                 };
             }
         }
-        self.spans.dedup_by(|next, prev| {
-            if let (
-                Span::Buf { buf, end, .. },
-                Span::Buf {
-                    buf: b,
-                    start,
-                    end: e,
-                },
-            ) = (prev, *next)
-                && *buf == b
-                && *end == start
-            {
-                *end = e;
-                return true;
-            }
-            false
-        });
+        self.spans.dedup_by(|next, prev| merge(prev, *next));
         self.bufs.clear();
     }
     fn span_bytes<'a>(&'a self, s: &'a Span) -> &'a [u8] {
