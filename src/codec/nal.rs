@@ -359,20 +359,10 @@ impl AuBuffer {
         self.bufs.clear();
     }
     fn span_bytes<'a>(&'a self, s: &'a Span) -> &'a [u8] {
-        match s {
-            Span::Inline { len, data } => data.get(..usize::from(*len)).unwrap_or_default(),
-            Span::Buf { buf, start, end } => {
-                let r = *start as usize..*end as usize;
-                if *buf == OWN {
-                    self.own.get(r).unwrap_or_default()
-                } else {
-                    self.bufs
-                        .get(*buf as usize)
-                        .and_then(|b| b.get(r))
-                        .unwrap_or_default()
-                }
-            }
-        }
+        s.bytes(|i| match i {
+            OWN => Some(&self.own[..]),
+            i => self.bufs.get(i as usize).map(|b| &b[..]),
+        })
     }
     /// The span holding byte `at` of the unit, and where in it (searched from the end: the
     /// callers look at the NAL unit just ended).

@@ -45,6 +45,16 @@ pub(crate) enum Span {
 }
 
 impl Span {
+    /// The span's bytes; `buf` resolves a buffer index (to `None` when out of range).
+    pub(crate) fn bytes<'a>(&'a self, buf: impl FnOnce(u32) -> Option<&'a [u8]>) -> &'a [u8] {
+        match self {
+            Span::Inline { len, data } => data.get(..usize::from(*len)),
+            Span::Buf { buf: i, start, end } => {
+                buf(*i).and_then(|b| b.get(*start as usize..*end as usize))
+            }
+        }
+        .unwrap_or_default()
+    }
     pub(crate) fn len(&self) -> usize {
         match *self {
             Span::Inline { len, .. } => usize::from(len),
@@ -147,14 +157,7 @@ impl Drop for Pieces {
 
 impl Pieces {
     fn chunk<'a>(&'a self, s: &'a Span) -> &'a [u8] {
-        match s {
-            Span::Inline { len, data } => data.get(..usize::from(*len)).unwrap_or_default(),
-            Span::Buf { buf, start, end } => self
-                .bufs
-                .get(*buf as usize)
-                .and_then(|b| b.get(*start as usize..*end as usize))
-                .unwrap_or_default(),
-        }
+        s.bytes(|i| self.bufs.get(i as usize).map(|b| &b[..]))
     }
 }
 
@@ -337,9 +340,36 @@ impl std::fmt::Debug for Payload {
 
 impl PartialEq for Payload {
     fn eq(&self, other: &Payload) -> bool {
-        match &other.0 {
-            Repr::One(b) => self.eq_slice(b),
-            Repr::Pieces(_) => self.len() == other.len() && self.eq_slice(&other.to_vec()),
+        if let Repr::One(b) = &other.0 {
+            return self.eq_slice(b);
+        }
+        if self.len() != other.len() {
+            return false;
+        }
+        // Both in pieces, split differently: walk the two in step, no copy.
+        let (mut a, mut b) = (self.chunks(), other.chunks());
+        let (mut x, mut y): (&[u8], &[u8]) = (&[], &[]);
+        loop {
+            if x.is_empty() {
+                match a.next() {
+                    Some(c) => x = c,
+                    None => return y.is_empty() && b.all(<[u8]>::is_empty),
+                }
+                continue;
+            }
+            if y.is_empty() {
+                match b.next() {
+                    Some(c) => y = c,
+                    None => return false,
+                }
+                continue;
+            }
+            let n = x.len().min(y.len());
+            let ((x0, x1), (y0, y1)) = (x.split_at(n), y.split_at(n));
+            if x0 != y0 {
+                return false;
+            }
+            (x, y) = (x1, y1);
         }
     }
 }
@@ -454,6 +484,46 @@ mod tests {
         assert_eq!(&q.make_contiguous()[..], want);
         assert_eq!(q.chunk_count(), 1);
         assert_eq!(q, p);
+        // Two payloads in pieces, split at other places.
+        let mut data = [0u8; INLINE];
+        data[..6].copy_from_slice(b"\0\0\0\x01he");
+        let other = Payload::from_pieces(Pieces {
+            bufs: {
+                let mut b = Sources::default();
+                b.push(Bytes::from_static(b"llo world"));
+                b
+            },
+            spans: vec![
+                Span::Inline { len: 6, data },
+                Span::Buf {
+                    buf: 0,
+                    start: 0,
+                    end: 9,
+                },
+            ],
+            len: 15,
+        });
+        assert_eq!(p, other);
+        assert_eq!(other, p);
+        let mut data = [0u8; INLINE];
+        data[..6].copy_from_slice(b"\0\0\0\x01hE");
+        let differs = Payload::from_pieces(Pieces {
+            bufs: {
+                let mut b = Sources::default();
+                b.push(Bytes::from_static(b"llo world"));
+                b
+            },
+            spans: vec![
+                Span::Inline { len: 6, data },
+                Span::Buf {
+                    buf: 0,
+                    start: 0,
+                    end: 9,
+                },
+            ],
+            len: 15,
+        });
+        assert_ne!(p, differs);
         assert_eq!(&p.into_bytes()[..], want);
         assert_eq!(format!("{q:?}"), "Payload { len: 15, chunks: 1 }");
     }

@@ -95,6 +95,18 @@ pub enum Item {
     },
 }
 
+/// The complete interleaved frame starting `at` bytes into `buf`, as `(channel, payload)`;
+/// the next one starts at `at + 4 + payload.len()`.
+#[inline]
+pub(crate) fn data_at(buf: &[u8], at: usize) -> Option<(u8, &[u8])> {
+    let (channel, len) = match buf.get(at..at.checked_add(4)?) {
+        Some(&[b'$', channel, hi, lo]) => (channel, usize::from(u16::from_be_bytes([hi, lo]))),
+        _ => return None,
+    };
+    let payload = buf.get(at + 4..at + 4 + len)?;
+    Some((channel, payload))
+}
+
 /// Splits an RTSP byte stream into [`Item`]s. See the [module docs](self).
 ///
 /// `Debug` shows counters only, never the buffered bytes (they may hold credentials).
@@ -309,12 +321,7 @@ impl Framer {
     /// takes them all out at once (one buffer split per read instead of one per frame).
     #[inline]
     pub fn peek_data_at(&self, at: usize) -> Option<(u8, &[u8])> {
-        let (channel, len) = match self.buf.get(at..at.checked_add(4)?) {
-            Some(&[b'$', channel, hi, lo]) => (channel, usize::from(u16::from_be_bytes([hi, lo]))),
-            _ => return None,
-        };
-        let payload = self.buf.get(at + 4..at + 4 + len)?;
-        Some((channel, payload))
+        data_at(&self.buf, at)
     }
 
     /// Leaves the room for a partly received interleaved frame to the IO layer, which asks
@@ -322,6 +329,11 @@ impl Framer {
     /// with frames handed out, and growing it would mean a new allocation each time).
     pub(crate) fn leave_room_to_caller(&mut self) {
         self.grow = false;
+    }
+
+    /// Free room in the buffer (capacity not yet filled).
+    pub(crate) fn room(&self) -> usize {
+        self.buf.capacity() - self.buf.len()
     }
 
     /// Bytes still missing from the interleaved frame at the start of the buffer (0 when

@@ -234,8 +234,7 @@ impl Connection {
                 if let Err(e) = s.readable().await {
                     break Err(e);
                 }
-                // Room for a quarter of a read, and for the rest of a frame begun.
-                let need = (self.read_chunk / 4).max(self.framer.wanted());
+                let need = room_needed(self.read_chunk, &self.framer);
                 let buf = self.framer.read_buf();
                 if buf.capacity() - buf.len() < need {
                     let want = self.read_chunk.max(buf.len() + need);
@@ -264,7 +263,7 @@ impl Connection {
                 }
             },
             Io::Tls(s) => {
-                let need = (self.read_chunk / 4).max(self.framer.wanted());
+                let need = room_needed(self.read_chunk, &self.framer);
                 let buf = self.framer.read_buf();
                 if buf.capacity() - buf.len() < need {
                     buf.reserve(self.read_chunk.max(need));
@@ -297,10 +296,8 @@ impl Connection {
     /// grown): frames being assembled may then go on referring to it. A buffer given back to
     /// the pool while it waits is taken again at the next wake-up (the most recent first), or
     /// by another session of the thread, which then uses the room after what is pinned.
-    pub(crate) fn read_buffer_stays(&mut self) -> bool {
-        let need = (self.read_chunk / 4).max(self.framer.wanted());
-        let buf = self.framer.read_buf();
-        buf.capacity() - buf.len() >= need
+    pub(crate) fn read_buffer_stays(&self) -> bool {
+        self.framer.room() >= room_needed(self.read_chunk, &self.framer)
     }
 
     /// Closes the write side (bounded in time).
@@ -313,6 +310,12 @@ impl Connection {
         };
         let _ = tokio::time::timeout(Duration::from_millis(500), f).await;
     }
+}
+
+/// Free room a read needs in the buffer: a quarter of a read (`read_chunk`), and the rest of
+/// an interleaved frame begun.
+fn room_needed(read_chunk: usize, framer: &Framer) -> usize {
+    (read_chunk / 4).max(framer.wanted())
 }
 
 /// See [`Connection::park_read_buffer`]. `pooled`: the framer's buffer came from the pool.

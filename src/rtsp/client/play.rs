@@ -238,20 +238,10 @@ impl Session {
         }
         let run = conn.framer.take_peeked(end);
         let mut at = 0;
-        while let Some(&[_, channel, hi, lo]) = run.get(at..at + 4) {
-            let len = usize::from(u16::from_be_bytes([hi, lo]));
-            let Some(frame) = run.get(at + 4..at + 4 + len) else {
-                break;
-            };
-            at += 4 + len;
-            let k = match self.in_place {
-                Some((c, k)) if c == channel => k,
-                _ => match in_place_stream(&self.channels, &self.rx, &mut self.in_place, channel) {
-                    Some(k) => k,
-                    None => continue,
-                },
-            };
-            let Some(r) = self.rx.get_mut(k) else {
+        while let Some((channel, frame)) = crate::rtsp::framing::data_at(&run, at) {
+            at += 4 + frame.len();
+            let k = in_place_stream(&self.channels, &self.rx, &mut self.in_place, channel);
+            let Some(r) = k.and_then(|k| self.rx.get_mut(k)) else {
                 continue;
             };
             let pending = &mut self.pending;
