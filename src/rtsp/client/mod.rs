@@ -99,6 +99,8 @@ mod session;
 mod stream;
 mod supervisor;
 mod udp;
+#[cfg(any(target_os = "linux", target_os = "android"))]
+mod udp_batch;
 
 pub use connection::{
     MAX_CARRY, MAX_READ_CHUNK, MIN_READ_CHUNK, READ_CHUNK, RTSP_PORT, RTSPS_PORT,

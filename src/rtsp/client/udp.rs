@@ -6,7 +6,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::ops::RangeInclusive;
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use socket2::{Domain, Protocol, Socket, Type};
 use tokio::net::UdpSocket;
 
@@ -40,6 +40,9 @@ pub(crate) struct UdpStream {
     server_rtcp: Option<SocketAddr>,
     /// Datagrams from other sources than this are ignored (unicast).
     source: Option<IpAddr>,
+    /// The RTP socket is an IPv6 one.
+    #[cfg_attr(not(any(target_os = "linux", target_os = "android")), allow(dead_code))]
+    v6: bool,
 }
 
 fn udp_socket(
@@ -118,6 +121,7 @@ impl UdpStream {
                 server_rtp: None,
                 server_rtcp: None,
                 source: None,
+                v6: ip.is_ipv6(),
             });
         }
         Err(Error::new(
@@ -169,6 +173,7 @@ impl UdpStream {
             server_rtp: None,
             server_rtcp: None,
             source: None,
+            v6: group.is_ipv6(),
         })
     }
 
@@ -289,45 +294,98 @@ impl UdpMedia {
     /// Reads every datagram ready (non-blocking), and hands out the packets in order.
     pub(crate) fn drain_ready(&mut self, now: Instant, f: &mut impl FnMut(usize, UdpPacket)) {
         let mut buf = super::bufpool::take(self.chunk);
+        let chunk = self.chunk;
+        let foreign = &mut self.foreign;
         for (k, s, reorder) in &mut self.streams {
-            for rtcp in [false, true] {
-                let sock = if rtcp { &s.rtcp } else { &s.rtp };
-                for _ in 0..MAX_DATAGRAMS_PER_DRAIN {
-                    if buf.capacity() - buf.len() < MAX_PACKET_LEN + 1 {
-                        buf.reserve(self.chunk);
+            let k = *k;
+            let mut rtp = |data: Bytes, from: SocketAddr| {
+                if s.source.is_some_and(|ip| ip != from.ip()) {
+                    *foreign += 1;
+                    return;
+                }
+                match RtpPacket::parse(data) {
+                    Ok(p) => {
+                        reorder.push(p, now);
+                        while let Some(r) = reorder.pop(now) {
+                            f(k, UdpPacket::Rtp(r.packet));
+                        }
                     }
-                    let from = match sock.try_recv_buf_from(&mut buf) {
-                        Ok((_, from)) => from,
-                        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
-                        Err(e) => {
-                            // ICMP port unreachable and the like: not fatal for UDP.
-                            tracing::debug!(error = %e, "UDP receive error");
+                    Err(e) => tracing::debug!(error = %e, "malformed RTP datagram"),
+                }
+            };
+            let mut left = MAX_DATAGRAMS_PER_DRAIN;
+            #[cfg(any(target_os = "linux", target_os = "android"))]
+            while left > 0 {
+                let mut each = |d: super::udp_batch::Datagram<'_>| {
+                    if d.truncated {
+                        tracing::debug!(len = d.data.len(), "truncated UDP datagram dropped");
+                        return;
+                    }
+                    let Some(from) = d.from else { return };
+                    reserve(&mut buf, chunk, d.data.len());
+                    buf.extend_from_slice(d.data);
+                    rtp(buf.split().freeze(), from);
+                };
+                match super::udp_batch::recv_batch(&s.rtp, s.v6, left, &mut each) {
+                    Ok(b) => {
+                        left = left.saturating_sub(b.count);
+                        if b.drained {
                             break;
                         }
-                    };
-                    let data = buf.split().freeze();
-                    if s.source.is_some_and(|ip| ip != from.ip()) {
-                        self.foreign += 1;
-                        continue;
                     }
-                    if rtcp {
-                        f(*k, UdpPacket::Rtcp(data));
-                        continue;
-                    }
-                    match RtpPacket::parse(data) {
-                        Ok(p) => {
-                            reorder.push(p, now);
+                    Err(e) => {
+                        if e.kind() != std::io::ErrorKind::WouldBlock {
+                            // ICMP port unreachable and the like: not fatal for UDP.
+                            tracing::debug!(error = %e, "UDP receive error");
                         }
-                        Err(e) => tracing::debug!(error = %e, "malformed RTP datagram"),
+                        break;
                     }
                 }
             }
-            while let Some(r) = reorder.pop(now) {
-                f(*k, UdpPacket::Rtp(r.packet));
+            // Elsewhere, one datagram per call, straight into the pooled buffer.
+            #[cfg(not(any(target_os = "linux", target_os = "android")))]
+            while left > 0 {
+                left -= 1;
+                reserve(&mut buf, chunk, MAX_PACKET_LEN + 1);
+                let from = match s.rtp.try_recv_buf_from(&mut buf) {
+                    Ok((_, from)) => from,
+                    Err(e) => {
+                        if e.kind() != std::io::ErrorKind::WouldBlock {
+                            tracing::debug!(error = %e, "UDP receive error");
+                        }
+                        break;
+                    }
+                };
+                rtp(buf.split().freeze(), from);
+            }
+            for _ in 0..MAX_DATAGRAMS_PER_DRAIN {
+                reserve(&mut buf, chunk, MAX_PACKET_LEN + 1);
+                let from = match s.rtcp.try_recv_buf_from(&mut buf) {
+                    Ok((_, from)) => from,
+                    Err(e) => {
+                        if e.kind() != std::io::ErrorKind::WouldBlock {
+                            tracing::debug!(error = %e, "UDP receive error");
+                        }
+                        break;
+                    }
+                };
+                let data = buf.split().freeze();
+                if s.source.is_some_and(|ip| ip != from.ip()) {
+                    *foreign += 1;
+                    continue;
+                }
+                f(k, UdpPacket::Rtcp(data));
             }
         }
         // Reused by the next drain of any session on this thread once the packets it holds
         // (in reorder buffers, or kept by frames) are gone.
         super::bufpool::give(buf);
+    }
+}
+
+/// Makes room for `need` more bytes in `buf`, `chunk` at a time.
+fn reserve(buf: &mut BytesMut, chunk: usize, need: usize) {
+    if buf.capacity() - buf.len() < need {
+        buf.reserve(chunk.max(need));
     }
 }
