@@ -95,7 +95,8 @@ pub struct SequenceTracker {
     late: u64,
     expected_prior: u64,
     received_prior: u64,
-    jitter: f64,
+    /// Interarrival jitter × 16 (RFC 3550 A.8's integer form).
+    jitter_x16: u64,
     last_transit: Option<i64>,
     origin: Option<Instant>,
     /// The last arrival time converted to RTP units (arrival, clock rate, units): packets read
@@ -206,7 +207,10 @@ impl SequenceTracker {
         if let Some(last) = self.last_transit {
             // Differences of 32-bit timestamps: keep them in the 32-bit signed range.
             let d = (transit.wrapping_sub(last) as i32).unsigned_abs();
-            self.jitter += (f64::from(d) - self.jitter) / 16.0;
+            // J += (|D| - J) / 16, in sixteenths and rounded (RFC 3550 A.8): no float on
+            // the per-packet path. Never below zero: (J16 + 8) >> 4 <= J16.
+            let j = self.jitter_x16;
+            self.jitter_x16 = j - ((j + 8) >> 4) + u64::from(d);
         }
         self.last_transit = Some(transit);
     }
@@ -233,7 +237,7 @@ impl SequenceTracker {
     }
     /// Interarrival jitter in RTP timestamp units.
     pub fn jitter(&self) -> u32 {
-        self.jitter as u32
+        u32::try_from(self.jitter_x16 >> 4).unwrap_or(u32::MAX)
     }
     /// The extended highest sequence number as RTCP carries it (cycles counted from the first
     /// packet).

@@ -1,6 +1,7 @@
 //! UDP media: an even/odd port pair per stream, large socket receive buffers, batched
-//! non-blocking reads, a reorder buffer per stream, NAT hole punching and RTCP back to the
-//! server. Multicast joins the group the server's `Transport` names.
+//! non-blocking reads (up to 32 datagrams per `recvmmsg` on Linux and Android, one per call
+//! elsewhere), a reorder buffer per stream, NAT hole punching and RTCP back to the server.
+//! Multicast joins the group the server's `Transport` names.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::ops::RangeInclusive;
