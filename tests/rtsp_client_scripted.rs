@@ -539,8 +539,15 @@ async fn receiver_reports_go_out_over_tcp() {
     }
 }
 
-#[tokio::test]
-async fn udp_setup_punches_holes_towards_the_server_ports() {
+/// A UDP session against a scripted server whose SETUP answer names the ports of two sockets
+/// of the test (RTP, RTCP): what the client sends there is seen, and what the test sends from
+/// there is what the server would stream.
+async fn udp_session_with_server_sockets() -> (
+    tokio::net::UdpSocket,
+    tokio::net::UdpSocket,
+    Server,
+    Session,
+) {
     let rtp = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
     let rtcp = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
     let ports = (
@@ -559,6 +566,12 @@ async fn udp_setup_punches_holes_towards_the_server_ports() {
     )
     .await
     .unwrap();
+    (rtp, rtcp, srv, s)
+}
+
+#[tokio::test]
+async fn udp_setup_punches_holes_towards_the_server_ports() {
+    let (rtp, rtcp, srv, s) = udp_session_with_server_sockets().await;
     let mut buf = [0u8; 2048];
     let (n, from) = tokio::time::timeout(Duration::from_secs(2), rtp.recv_from(&mut buf))
         .await
@@ -584,24 +597,7 @@ async fn udp_setup_punches_holes_towards_the_server_ports() {
 /// several at a time (one `recvmmsg` on Linux), arrive whole, in order, with no loss.
 #[tokio::test]
 async fn udp_datagrams_of_every_size_arrive_whole_and_in_order() {
-    let rtp = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
-    let rtcp = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
-    let ports = (
-        rtp.local_addr().unwrap().port(),
-        rtcp.local_addr().unwrap().port(),
-    );
-    let srv = start(Script {
-        silent_udp: true,
-        udp_ports: Some(ports),
-        ..Script::default()
-    })
-    .await;
-    let mut s = Session::open(
-        &srv.url,
-        SessionOptions::new().transport(TransportMode::Udp),
-    )
-    .await
-    .unwrap();
+    let (rtp, _rtcp, _srv, mut s) = udp_session_with_server_sockets().await;
     let to = std::net::SocketAddr::from(([127, 0, 0, 1], s.local_udp_ports()[0]));
     // Under the default receive buffer of a Linux socket (208 KiB) per burst.
     const SIZES: [usize; 6] = [160, 60_000, 1_400, 9_000, 65_000, 1];

@@ -347,28 +347,14 @@ impl UdpMedia {
             #[cfg(not(any(target_os = "linux", target_os = "android")))]
             while left > 0 {
                 left -= 1;
-                reserve(&mut buf, chunk, MAX_PACKET_LEN + 1);
-                let from = match s.rtp.try_recv_buf_from(&mut buf) {
-                    Ok((_, from)) => from,
-                    Err(e) => {
-                        if e.kind() != std::io::ErrorKind::WouldBlock {
-                            tracing::debug!(error = %e, "UDP receive error");
-                        }
-                        break;
-                    }
+                let Some(from) = recv_one(&s.rtp, &mut buf, chunk) else {
+                    break;
                 };
                 rtp(buf.split().freeze(), from);
             }
             for _ in 0..MAX_DATAGRAMS_PER_DRAIN {
-                reserve(&mut buf, chunk, MAX_PACKET_LEN + 1);
-                let from = match s.rtcp.try_recv_buf_from(&mut buf) {
-                    Ok((_, from)) => from,
-                    Err(e) => {
-                        if e.kind() != std::io::ErrorKind::WouldBlock {
-                            tracing::debug!(error = %e, "UDP receive error");
-                        }
-                        break;
-                    }
+                let Some(from) = recv_one(&s.rtcp, &mut buf, chunk) else {
+                    break;
                 };
                 let data = buf.split().freeze();
                 if s.source.is_some_and(|ip| ip != from.ip()) {
@@ -381,6 +367,21 @@ impl UdpMedia {
         // Reused by the next drain of any session on this thread once the packets it holds
         // (in reorder buffers, or kept by frames) are gone.
         super::bufpool::give(buf);
+    }
+}
+
+/// Reads one datagram (non-blocking) onto the end of `buf`; `None` when there is none (or on
+/// an error, which is not fatal for UDP: ICMP port unreachable and the like).
+fn recv_one(sock: &UdpSocket, buf: &mut BytesMut, chunk: usize) -> Option<SocketAddr> {
+    reserve(buf, chunk, MAX_PACKET_LEN + 1);
+    match sock.try_recv_buf_from(buf) {
+        Ok((_, from)) => Some(from),
+        Err(e) => {
+            if e.kind() != std::io::ErrorKind::WouldBlock {
+                tracing::debug!(error = %e, "UDP receive error");
+            }
+            None
+        }
     }
 }
 
