@@ -5,6 +5,7 @@
 #   SENDER=mock bash scripts/bench-sessions.sh 10  # the mock camera as sender (real time only)
 #   CASES="tcp:1:1 udp:1:25" bash scripts/bench-sessions.sh 10   # a subset (transport:sessions:rate)
 #   READ_BUFFER=0 bash scripts/bench-sessions.sh  # no extra camlink row with a smaller read buffer
+#   COALESCE_MS=0 bash scripts/bench-sessions.sh  # no extra camlink row with read coalescing
 #
 # For each case (transport, sessions, pacing rate) and each library in turn: a fresh sender
 # process (`camlink-bench-sessions serve`, the light in-process sender streaming a synthetic
@@ -24,6 +25,9 @@ CASES="${CASES:-tcp:1:1 tcp:100:1 tcp:500:1 udp:500:1 udp:1:25}"
 # For cases of 100 sessions or more, camlink also runs with this SessionOptions::read_buffer
 # (bytes; the default is 256 KiB) as an extra row; 0 = no extra row.
 READ_BUFFER="${READ_BUFFER:-32768}"
+# For TCP cases in real time, camlink also runs with this SessionOptions::read_coalescing (ms)
+# as an extra row; 0 = no extra row.
+COALESCE_MS="${COALESCE_MS:-200}"
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 WS="$ROOT/benches/sessions"
 BIN="$WS/target/release/camlink-bench-sessions"
@@ -78,15 +82,19 @@ kv() { # kv "<line>" key
     sed -n "s/.*\b$2=\([^ ]*\).*/\1/p" <<<"$1"
 }
 
-# run <lib> <transport> <sessions> <rate> [read_buffer]: writes the client's line, followed by the sender's
+# run <lib> <transport> <sessions> <rate> [read_buffer] [coalesce_ms]: writes the client's line, followed by the sender's
 # stats, to $OUT/<lib>-<transport>-<sessions>-x<rate>.line (run in this shell, not a subshell,
 # so that the exit trap knows the sender's pid).
 run() {
-    local lib=$1 tr=$2 n=$3 rate=$4 rb=${5:-} tag="$1-$2-$3-x$4"
+    local lib=$1 tr=$2 n=$3 rate=$4 rb=${5:-} co=${6:-} tag="$1-$2-$3-x$4"
     local extra=()
     if [[ -n "$rb" ]]; then
         tag="$1-rb$5-$2-$3-x$4"
         extra=(--read-buffer "$rb")
+    fi
+    if [[ -n "$co" ]]; then
+        tag="$1-co$6-$2-$3-x$4"
+        extra+=(--coalesce-ms "$co")
     fi
     : >"$OUT/$tag.serve.out"
     "$BIN" serve --sender "$SENDER" --rate "$rate" --stats-secs 2 >"$OUT/$tag.serve.out" 2>"$OUT/$tag.serve.err" &
@@ -136,13 +144,18 @@ for c in $CASES; do
         run camlink "$tr" "$n" "$rate" "$READ_BUFFER"
         bl=$(cat "$OUT/camlink-rb$READ_BUFFER-$tr-$n-x$rate.line")
     fi
+    co=""
+    if ((COALESCE_MS > 0)) && [[ "$tr" == tcp && "$rate" == 1 ]]; then
+        run camlink "$tr" "$n" "$rate" "" "$COALESCE_MS"
+        co=$(cat "$OUT/camlink-co$COALESCE_MS-$tr-$n-x$rate.line")
+    fi
     {
         echo
         echo "### $tr, $n session(s), ${rate}× real time, $SECS s"
         echo
         echo "| lib | transport | sessions | client CPU-s per stream-minute | peak RSS per session (KiB) | frames received | frames lost | packets lost (lib) | delivered Mbit/s | sender late frames |"
         echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"
-        for l in "$cl" "$rl" ${bl:+"$bl"}; do
+        for l in "$cl" "$rl" ${bl:+"$bl"} ${co:+"$co"}; do
             echo "| $(kv "$l" lib) | $tr | $(kv "$l" sessions_ok)/$n | $(kv "$l" cpu_s_per_stream_min) | $(kv "$l" rss_kib_per_session) | $(kv "$l" frames) | $(kv "$l" frames_lost) | $(kv "$l" packets_lost) | $(kv "$l" mbit_s) | $(kv "$l" sender_late_frames) |"
         done
         awk -v a="$(kv "$cl" cpu_s_per_stream_min)" -v b="$(kv "$rl" cpu_s_per_stream_min)" \
@@ -153,6 +166,12 @@ for c in $CASES; do
             awk -v a="$(kv "$bl" cpu_s_per_stream_min)" -v b="$(kv "$rl" cpu_s_per_stream_min)" \
                 -v c="$(kv "$bl" rss_kib_per_session)" -v d="$(kv "$rl" rss_kib_per_session)" -v rb="$READ_BUFFER" 'BEGIN {
                 printf "camlink with read_buffer %d KiB / retina: CPU per stream-minute %s, RSS per session %s\n", rb / 1024,
+                    (b > 0 ? sprintf("%.2f", a / b) : "n/a"), (d > 0 ? sprintf("%.2f", c / d) : "n/a") }'
+        fi
+        if [[ -n "$co" ]]; then
+            awk -v a="$(kv "$co" cpu_s_per_stream_min)" -v b="$(kv "$rl" cpu_s_per_stream_min)" \
+                -v c="$(kv "$co" rss_kib_per_session)" -v d="$(kv "$rl" rss_kib_per_session)" -v ms="$COALESCE_MS" 'BEGIN {
+                printf "camlink with read_coalescing %d ms / retina: CPU per stream-minute %s, RSS per session %s\n", ms,
                     (b > 0 ? sprintf("%.2f", a / b) : "n/a"), (d > 0 ? sprintf("%.2f", c / d) : "n/a") }'
         fi
     } | tee -a "$OUT/report.md"

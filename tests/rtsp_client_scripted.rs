@@ -57,6 +57,9 @@ struct Script {
     garbage: Option<Vec<u8>>,
     /// UDP SETUP answers with the ports of this UDP socket pair (datagrams are logged).
     udp_ports: Option<(u16, u16)>,
+    /// After the PLAY answer (instead of the 20 packets at once): PCMU packets paced as
+    /// `(count, gap)` runs, each packet's RTP timestamp and write time logged.
+    paced: Vec<(usize, Duration)>,
 }
 
 #[derive(Default)]
@@ -65,6 +68,8 @@ struct Log {
     /// Interleaved data from the client: (channel, payload).
     data: Vec<(u8, Bytes)>,
     responses_from_client: Vec<Response>,
+    /// Paced packets: RTP timestamp, when written.
+    sent: Vec<(u32, std::time::Instant)>,
 }
 
 struct Server {
@@ -205,6 +210,8 @@ async fn serve(mut s: TcpStream, script: Script, log: Arc<Mutex<Log>>) {
                 });
                 if let Some(g) = &script.garbage {
                     after.push(Bytes::from(g.clone()));
+                } else if !script.paced.is_empty() {
+                    // Written below, after the answer.
                 } else if tcp || !script.silent_udp {
                     for p in pcmu_packets(20, 100) {
                         let mut out = bytes::BytesMut::new();
@@ -239,6 +246,25 @@ async fn serve(mut s: TcpStream, script: Script, log: Arc<Mutex<Log>>) {
         for a in after {
             if s.write_all(&a).await.is_err() {
                 return;
+            }
+        }
+        if req.method == Method::Play && !script.paced.is_empty() {
+            let total = script.paced.iter().map(|r| r.0).sum();
+            let mut pkts = pcmu_packets(total, 100).into_iter().enumerate();
+            for &(n, gap) in &script.paced {
+                for (i, p) in pkts.by_ref().take(n) {
+                    tokio::time::sleep(gap).await;
+                    let mut out = bytes::BytesMut::new();
+                    write_data(&mut out, channel, &p).unwrap();
+                    if s.write_all(&out).await.is_err() {
+                        return;
+                    }
+                    let ts = (i * 160) as u32;
+                    log.lock()
+                        .unwrap()
+                        .sent
+                        .push((ts, std::time::Instant::now()));
+                }
             }
         }
     }
@@ -736,4 +762,65 @@ async fn packets_before_the_play_answer_are_kept_up_to_a_bound() {
     .await
     .unwrap();
     assert_eq!(loss, 100);
+}
+
+/// Read coalescing over TCP: a fast run raises the socket's low-water mark, then packets come
+/// one at a time, each far smaller than the mark; each is still delivered within about one
+/// interval (the coalescing deadline reads what is there), not held until more data comes,
+/// and the TEARDOWN answer is not held back either.
+#[tokio::test]
+async fn read_coalescing_batches_a_fast_run_and_bounds_the_wait_of_a_slow_one() {
+    let interval = Duration::from_millis(100);
+    let srv = start(Script {
+        paced: vec![
+            (150, Duration::from_millis(2)),
+            (5, Duration::from_millis(300)),
+        ],
+        ..Script::default()
+    })
+    .await;
+    let mut s = Session::open(&srv.url, SessionOptions::new().read_coalescing(interval))
+        .await
+        .unwrap();
+    let mut got: Vec<(u32, std::time::Instant)> = Vec::new();
+    tokio::time::timeout(Duration::from_secs(10), async {
+        while got.len() < 155 {
+            if let Item::Audio(f) = s.next().await.unwrap().unwrap() {
+                got.push((f.frame.rtp_timestamp, std::time::Instant::now()));
+            }
+        }
+    })
+    .await
+    .expect("every paced packet within 10 s");
+    let sent = srv.log.lock().unwrap().sent.clone();
+    assert_eq!(sent.len(), 155);
+    for (k, ((ts, at), (sts, sent_at))) in got.iter().zip(&sent).enumerate() {
+        assert_eq!(ts, sts, "packet {k} out of order");
+        if k >= 150 {
+            // Slow run: delivered within the interval (plus room for a busy machine).
+            let wait = at.saturating_duration_since(*sent_at);
+            assert!(
+                wait < interval + Duration::from_millis(400),
+                "packet {k} waited {wait:?}"
+            );
+        }
+    }
+    // Fast run: most packets come out together with the one before (read in batches),
+    // instead of one per wake-up 2 ms apart.
+    let together = got[1..150]
+        .windows(2)
+        .filter(|w| w[1].1.duration_since(w[0].1) < Duration::from_micros(500))
+        .count();
+    assert!(
+        together > 100,
+        "only {together} of 148 packets came out in batches"
+    );
+    let t = std::time::Instant::now();
+    s.teardown().await.unwrap();
+    assert!(
+        t.elapsed() < Duration::from_secs(1),
+        "TEARDOWN took {:?}",
+        t.elapsed()
+    );
+    assert_eq!(requests(&srv, Method::Teardown).len(), 1);
 }

@@ -32,6 +32,8 @@ pub struct Args {
     pub url: String,
     /// camlink only: `SessionOptions::read_buffer` (None: the default).
     pub read_buffer: Option<usize>,
+    /// camlink only: `SessionOptions::read_coalescing` in ms (None: the default, off).
+    pub coalesce_ms: Option<u64>,
 }
 
 /// Frames and bytes received, counted per shard so that sessions on different worker threads
@@ -139,11 +141,12 @@ async fn run_async(args: Args) -> Result<String, String> {
         let url = args.url.clone();
         let stop = stop_rx.clone();
         let playing = playing.clone();
-        let (lib, transport, read_buffer) = (args.lib, args.transport, args.read_buffer);
+        let (lib, transport) = (args.lib, args.transport);
+        let tune = (args.read_buffer, args.coalesce_ms);
         tasks.push(tokio::spawn(async move {
             let r = match lib {
                 Lib::Camlink => {
-                    camlink_session(id, &url, transport, read_buffer, gate, &c, stop, &playing)
+                    camlink_session(id, &url, transport, tune, gate, &c, stop, &playing)
                         .await
                 }
                 Lib::Retina => retina_session(id, &url, transport, gate, &c, stop, &playing).await,
@@ -208,8 +211,10 @@ async fn run_async(args: Args) -> Result<String, String> {
             Transport::Udp => "udp",
         },
         n = args.sessions,
-        rb = match (args.lib, args.read_buffer) {
-            (Lib::Camlink, Some(b)) => format!("-rb{}k", b / 1024),
+        rb = match (args.lib, args.read_buffer, args.coalesce_ms) {
+            (Lib::Camlink, Some(b), None) => format!("-rb{}k", b / 1024),
+            (Lib::Camlink, None, Some(ms)) => format!("-co{ms}ms"),
+            (Lib::Camlink, Some(b), Some(ms)) => format!("-rb{}k-co{ms}ms", b / 1024),
             _ => String::new(),
         },
         failed = c.sessions_failed.load(Ordering::Relaxed),
@@ -227,7 +232,7 @@ async fn camlink_session(
     id: usize,
     url: &str,
     transport: Transport,
-    read_buffer: Option<usize>,
+    (read_buffer, coalesce_ms): (Option<usize>, Option<u64>),
     gate: Arc<Semaphore>,
     c: &Counters,
     stop: tokio::sync::watch::Receiver<bool>,
@@ -244,6 +249,9 @@ async fn camlink_session(
         .nal_format(NalFormat::LengthPrefixed);
     if let Some(b) = read_buffer {
         opts = opts.read_buffer(b);
+    }
+    if let Some(ms) = coalesce_ms {
+        opts = opts.read_coalescing(std::time::Duration::from_millis(ms));
     }
     let session = {
         let _permit = gate.acquire().await.map_err(|e| e.to_string())?;

@@ -3,7 +3,7 @@
 //! ```text
 //! camlink-bench-sessions serve  [--sender light|mock] [--port P] [--rate R] [--bitrate BPS]
 //! camlink-bench-sessions client --lib camlink|retina --url URL [--sessions N] [--secs T]
-//!                               [--transport tcp|udp] [--read-buffer BYTES (camlink)]
+//!                               [--transport tcp|udp] [--read-buffer BYTES (camlink)] [--coalesce-ms MS (camlink)]
 //! ```
 //!
 //! `serve` prints `url=<rtsp url>` on stdout, then (light sender) a stats line on stderr every
@@ -23,7 +23,7 @@ use std::time::Duration;
 fn usage() -> ! {
     eprintln!(
         "usage: camlink-bench-sessions serve [--sender light|mock] [--port P] [--rate R] [--bitrate BPS]\n\
-         \x20      camlink-bench-sessions client --lib camlink|retina --url URL [--sessions N] [--secs T] [--transport tcp|udp] [--read-buffer BYTES]"
+         \x20      camlink-bench-sessions client --lib camlink|retina --url URL [--sessions N] [--secs T] [--transport tcp|udp] [--read-buffer BYTES] [--coalesce-ms MS]"
     );
     std::process::exit(2)
 }
@@ -83,6 +83,10 @@ fn main() {
                     .iter()
                     .any(|(k, _)| k == "read-buffer")
                     .then(|| get(&f, "read-buffer", 0usize)),
+                coalesce_ms: f
+                    .iter()
+                    .any(|(k, _)| k == "coalesce-ms")
+                    .then(|| get(&f, "coalesce-ms", 0u64)),
             };
             match client::run(a) {
                 Ok(line) => println!("{line}"),

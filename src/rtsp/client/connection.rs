@@ -11,6 +11,7 @@ use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::TcpStream;
 use url::Url;
 
+use super::coalesce::Coalescer;
 use super::options::SessionOptions;
 use crate::rtsp::framing::{Framer, Limits};
 use crate::{Error, ErrorKind, Result};
@@ -54,6 +55,10 @@ pub(crate) struct Connection {
     pooled: bool,
     /// The last read filled all the room it had.
     filled: bool,
+    /// Read coalescing while playing ([`SessionOptions::read_coalescing`]).
+    coalesce: Option<Coalescer>,
+    /// The socket's receive low-water mark as last set (1: the system's default).
+    low_water: usize,
 }
 
 impl std::fmt::Debug for Connection {
@@ -165,6 +170,15 @@ impl Connection {
             read_chunk: opts.read_buffer.clamp(MIN_READ_CHUNK, MAX_READ_CHUNK),
             pooled: false,
             filled: false,
+            // Only where the low-water mark can be set: elsewhere a deadline per interval
+            // would only add wake-ups.
+            coalesce: (low_water::SUPPORTED && !opts.read_coalescing.is_zero()).then(|| {
+                Coalescer::new(
+                    opts.read_coalescing,
+                    opts.read_buffer.clamp(MIN_READ_CHUNK, MAX_READ_CHUNK),
+                )
+            }),
+            low_water: 1,
         })
     }
 
@@ -229,6 +243,64 @@ impl Connection {
     /// ([`bufpool`](super::bufpool)), so that a waiting session holds none; see
     /// [`park_read_buffer`](Self::park_read_buffer).
     pub(crate) async fn read_more(&mut self) -> Result<usize> {
+        if let Some(c) = &mut self.coalesce {
+            c.reset();
+        }
+        self.set_low_water(1)?;
+        self.read_some().await
+    }
+
+    /// [`read_more`](Self::read_more) while playing with read coalescing: the kernel wakes the
+    /// session once about [`SessionOptions::read_coalescing`] of the stream is queued (or at
+    /// [`coalesce_deadline`](Self::coalesce_deadline), see [`read_now`](Self::read_now)).
+    pub(crate) async fn read_more_coalesced(&mut self) -> Result<usize> {
+        let n = self.read_some().await?;
+        if let Some(c) = &mut self.coalesce {
+            let mark = c.on_read(n, super::now());
+            let cur = self.low_water;
+            if mark.abs_diff(cur) > cur / 2 {
+                // Not fatal: reads go on, with more wake-ups.
+                let _ = self.set_low_water(mark);
+            }
+        }
+        Ok(n)
+    }
+
+    /// When a coalescing session reads whatever has come, whether or not the low-water mark
+    /// was reached (`None`: no coalescing, or the mark is 1).
+    pub(crate) fn coalesce_deadline(&self) -> Option<std::time::Instant> {
+        self.coalesce.as_ref().and_then(Coalescer::deadline)
+    }
+
+    /// At the [`coalesce_deadline`](Self::coalesce_deadline): the low-water mark goes back to
+    /// one byte until the next read, which sets it again from the rate it sees.
+    pub(crate) fn read_now(&mut self) -> Result<()> {
+        if let Some(c) = &mut self.coalesce {
+            c.on_deadline();
+        }
+        self.set_low_water(1)
+    }
+
+    fn set_low_water(&mut self, bytes: usize) -> Result<()> {
+        if self.low_water == bytes {
+            return Ok(());
+        }
+        let tcp = match &self.io {
+            Io::Tcp(s) => s,
+            Io::Tls(s) => s.get_ref().0,
+        };
+        match low_water::set(tcp, bytes) {
+            Ok(()) => {
+                self.low_water = bytes;
+                Ok(())
+            }
+            // Never raised where it cannot be set.
+            Err(_) if self.low_water == 1 => Ok(()),
+            Err(e) => Err(Error::io(e, "setting SO_RCVLOWAT").with_peer(&self.peer)),
+        }
+    }
+
+    async fn read_some(&mut self) -> Result<usize> {
         let r = match &mut self.io {
             Io::Tcp(s) => loop {
                 if let Err(e) = s.readable().await {
@@ -309,6 +381,38 @@ impl Connection {
             }
         };
         let _ = tokio::time::timeout(Duration::from_millis(500), f).await;
+    }
+}
+
+/// The socket receive low-water mark (`SO_RCVLOWAT`): on Linux, a TCP socket is reported
+/// readable (and its waiters woken) only once that many bytes are queued, or at the end of
+/// the stream or an error; a read still returns what is there.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+mod low_water {
+    // nix has no ready-made option for it; its macro builds one (the FFI call stays in nix).
+    use nix::{libc, setsockopt_impl, sockopt_impl};
+
+    pub(super) const SUPPORTED: bool = true;
+    sockopt_impl!(
+        RcvLowat,
+        SetOnly,
+        libc::SOL_SOCKET,
+        libc::SO_RCVLOWAT,
+        usize
+    );
+
+    pub(super) fn set(s: &tokio::net::TcpStream, bytes: usize) -> std::io::Result<()> {
+        nix::sys::socket::setsockopt(s, RcvLowat, &bytes).map_err(std::io::Error::from)
+    }
+}
+
+/// Elsewhere the low-water mark is left alone (no read coalescing).
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+mod low_water {
+    pub(super) const SUPPORTED: bool = false;
+
+    pub(super) fn set(_: &tokio::net::TcpStream, _: usize) -> std::io::Result<()> {
+        Err(std::io::Error::from(std::io::ErrorKind::Unsupported))
     }
 }
 

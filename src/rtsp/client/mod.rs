@@ -90,6 +90,7 @@
 //! | slow answers | fine within [`Timeouts::response`], `Timeout` beyond |
 
 mod bufpool;
+mod coalesce;
 mod connection;
 mod item;
 mod item_stream;
@@ -107,7 +108,8 @@ pub use connection::{
 };
 pub use item::{Item, MediaKind, StreamFrame};
 pub use options::{
-    DEFAULT_USER_AGENT, Replay, SessionOptions, TeardownPolicy, Timeouts, TransportMode,
+    DEFAULT_USER_AGENT, MAX_READ_COALESCING, Replay, SessionOptions, TeardownPolicy, Timeouts,
+    TransportMode,
 };
 pub use session::{BACKCHANNEL_REQUIRE, MAX_EARLY_PACKETS, MAX_MESSAGES_PER_RESPONSE, Session};
 pub use stream::{StreamInfo, depacketizer_for};

@@ -12,6 +12,9 @@ use crate::rtsp::session::KeepaliveMethod;
 /// The `User-Agent` sent unless the options say otherwise.
 pub const DEFAULT_USER_AGENT: &str = concat!("camlink/", env!("CARGO_PKG_VERSION"));
 
+/// Longest [`SessionOptions::read_coalescing`].
+pub const MAX_READ_COALESCING: Duration = Duration::from_secs(1);
+
 /// How RTP travels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum TransportMode {
@@ -121,6 +124,18 @@ pub struct SessionOptions {
     /// Payloads that codecs keep as slices (audio, metadata, JPEG) keep their part of it
     /// alive until dropped. RTSPS keeps a buffer of this size per session.
     pub read_buffer: usize,
+    /// Read coalescing while playing over TCP (or TLS), Linux and Android: the kernel lets
+    /// about three quarters of this interval of the stream collect in the socket before it
+    /// wakes the session (the socket's receive low-water mark, `SO_RCVLOWAT`, follows the
+    /// stream's rate), so that one wake-up handles several frames instead of one; when less
+    /// comes, the session reads what is there one interval after its previous read. Frames
+    /// then come out in bursts, up to about this much later than without it; in exchange a
+    /// stream costs less CPU (at 200 ms, roughly half of it with one session and two thirds
+    /// with 500 in `scripts/bench-sessions.sh`, see `benches/README.md`): for recording rather
+    /// than live view. Responses awaited by [`Session`](super::Session) calls are not held back, UDP is
+    /// not affected, and other systems ignore the option. Default zero (off: each arrival is
+    /// read at once); at most [`MAX_READ_COALESCING`].
+    pub read_coalescing: Duration,
     /// How H.264/H.265 frames come out.
     pub nal_format: NalFormat,
     /// Allow Basic authentication over plain RTSP.
@@ -148,6 +163,7 @@ impl Default for SessionOptions {
             reorder_delay: Duration::from_millis(50),
             udp_receive_buffer: 4 * 1024 * 1024,
             read_buffer: super::READ_CHUNK,
+            read_coalescing: Duration::ZERO,
             nal_format: NalFormat::AnnexB,
             basic_over_plaintext: false,
             tls: TlsPolicy::Verify,
@@ -226,6 +242,12 @@ impl SessionOptions {
     /// [`read_buffer`](Self::read_buffer)).
     pub fn read_buffer(mut self, bytes: usize) -> Self {
         self.read_buffer = bytes;
+        self
+    }
+    /// Sets the read coalescing interval (see [`read_coalescing`](Self::read_coalescing));
+    /// longer than [`MAX_READ_COALESCING`] is lowered to it.
+    pub fn read_coalescing(mut self, d: Duration) -> Self {
+        self.read_coalescing = d.min(MAX_READ_COALESCING);
         self
     }
     /// Sets the RTCP receiver report interval.

@@ -155,13 +155,28 @@ impl Session {
         if let Some(d) = self.udp.as_ref().and_then(|u| u.next_deadline()) {
             deadline = deadline.min(d);
         }
+        // Read coalescing (TCP): read what has come by this time, low-water mark or not.
+        let coalesce = !self.opts.read_coalescing.is_zero() && self.udp.is_none();
+        let read_by = if coalesce {
+            self.conn.as_ref().and_then(|c| c.coalesce_deadline())
+        } else {
+            None
+        };
+        if let Some(d) = read_by {
+            deadline = deadline.min(d);
+        }
         let deadline = tokio::time::Instant::from_std(deadline);
         // One timer for the session's life: moved earlier when a deadline comes sooner, left
         // alone when deadlines move later (it then wakes the loop early, once, and is set
         // again), instead of a timer set and cleared at every wake-up.
         let sleep = match &mut self.sleep {
             Some(s) => {
-                if deadline < s.deadline() || s.is_elapsed() {
+                // Coalescing moves the deadline later at each read: the timer follows (no
+                // early wake-up per read).
+                if deadline < s.deadline()
+                    || s.is_elapsed()
+                    || (coalesce && deadline != s.deadline())
+                {
                     s.as_mut().reset(deadline);
                 }
                 s
@@ -184,6 +199,16 @@ impl Session {
         }
         conn.park_read_buffer();
         match self.udp.as_mut() {
+            None if coalesce => {
+                tokio::select! {
+                    r = conn.read_more_coalesced() => { r?; }
+                    _ = sleep.as_mut() => {
+                        if read_by.is_some_and(|d| super::now() >= d) {
+                            conn.read_now()?;
+                        }
+                    }
+                }
+            }
             None => {
                 tokio::select! {
                     r = conn.read_more() => { r?; }
