@@ -484,45 +484,29 @@ mod tests {
         assert_eq!(&q.make_contiguous()[..], want);
         assert_eq!(q.chunk_count(), 1);
         assert_eq!(q, p);
-        // Two payloads in pieces, split at other places.
-        let mut data = [0u8; INLINE];
-        data[..6].copy_from_slice(b"\0\0\0\x01he");
-        let other = Payload::from_pieces(Pieces {
-            bufs: {
-                let mut b = Sources::default();
-                b.push(Bytes::from_static(b"llo world"));
-                b
-            },
-            spans: vec![
-                Span::Inline { len: 6, data },
-                Span::Buf {
-                    buf: 0,
-                    start: 0,
-                    end: 9,
-                },
-            ],
-            len: 15,
-        });
+        // Two payloads in pieces, split at other places: 6 bytes inline, the rest in a buffer.
+        let split = |head: &[u8; 6]| {
+            let mut data = [0u8; INLINE];
+            data[..6].copy_from_slice(head);
+            let mut bufs = Sources::default();
+            bufs.push(Bytes::from_static(b"llo world"));
+            Payload::from_pieces(Pieces {
+                bufs,
+                spans: vec![
+                    Span::Inline { len: 6, data },
+                    Span::Buf {
+                        buf: 0,
+                        start: 0,
+                        end: 9,
+                    },
+                ],
+                len: 15,
+            })
+        };
+        let other = split(b"\0\0\0\x01he");
         assert_eq!(p, other);
         assert_eq!(other, p);
-        let mut data = [0u8; INLINE];
-        data[..6].copy_from_slice(b"\0\0\0\x01hE");
-        let differs = Payload::from_pieces(Pieces {
-            bufs: {
-                let mut b = Sources::default();
-                b.push(Bytes::from_static(b"llo world"));
-                b
-            },
-            spans: vec![
-                Span::Inline { len: 6, data },
-                Span::Buf {
-                    buf: 0,
-                    start: 0,
-                    end: 9,
-                },
-            ],
-            len: 15,
-        });
+        let differs = split(b"\0\0\0\x01hE");
         assert_ne!(p, differs);
         assert_eq!(&p.into_bytes()[..], want);
         assert_eq!(format!("{q:?}"), "Payload { len: 15, chunks: 1 }");

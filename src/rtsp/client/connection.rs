@@ -159,6 +159,7 @@ impl Connection {
         // the connection's own buffer (allocated at the first read).
         *framer.read_buf() = BytesMut::new();
         framer.leave_room_to_caller();
+        let read_chunk = opts.read_buffer.clamp(MIN_READ_CHUNK, MAX_READ_CHUNK);
         Ok(Connection {
             io,
             framer,
@@ -167,17 +168,13 @@ impl Connection {
             remote,
             tls_fingerprint,
             out: BytesMut::with_capacity(2048),
-            read_chunk: opts.read_buffer.clamp(MIN_READ_CHUNK, MAX_READ_CHUNK),
+            read_chunk,
             pooled: false,
             filled: false,
             // Only where the low-water mark can be set: elsewhere a deadline per interval
             // would only add wake-ups.
-            coalesce: (low_water::SUPPORTED && !opts.read_coalescing.is_zero()).then(|| {
-                Coalescer::new(
-                    opts.read_coalescing,
-                    opts.read_buffer.clamp(MIN_READ_CHUNK, MAX_READ_CHUNK),
-                )
-            }),
+            coalesce: (low_water::SUPPORTED && !opts.read_coalescing.is_zero())
+                .then(|| Coalescer::new(opts.read_coalescing, read_chunk)),
             low_water: 1,
         })
     }
