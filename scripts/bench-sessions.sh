@@ -25,8 +25,8 @@ CASES="${CASES:-tcp:1:1 tcp:100:1 tcp:500:1 udp:500:1 udp:1:25}"
 # For cases of 100 sessions or more, camlink also runs with this SessionOptions::read_buffer
 # (bytes; the default is 256 KiB) as an extra row; 0 = no extra row.
 READ_BUFFER="${READ_BUFFER:-32768}"
-# For TCP cases in real time, camlink also runs with this SessionOptions::read_coalescing (ms)
-# as an extra row; 0 = no extra row.
+# In every case camlink also runs with this SessionOptions::read_coalescing (ms) as an extra
+# row; 0 = no extra row.
 COALESCE_MS="${COALESCE_MS:-200}"
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 WS="$ROOT/benches/sessions"
@@ -145,7 +145,7 @@ for c in $CASES; do
         bl=$(cat "$OUT/camlink-rb$READ_BUFFER-$tr-$n-x$rate.line")
     fi
     co=""
-    if ((COALESCE_MS > 0)) && [[ "$tr" == tcp && "$rate" == 1 ]]; then
+    if ((COALESCE_MS > 0)); then
         run camlink "$tr" "$n" "$rate" "" "$COALESCE_MS"
         co=$(cat "$OUT/camlink-co$COALESCE_MS-$tr-$n-x$rate.line")
     fi

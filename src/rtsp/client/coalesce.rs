@@ -1,8 +1,16 @@
 //! Read coalescing ([`SessionOptions::read_coalescing`](super::SessionOptions::read_coalescing)):
-//! how many bytes the kernel should collect before it wakes the session, so that one wake-up
-//! handles about one interval of the stream instead of one frame. Pure logic: the connection
-//! applies the answer as the socket's receive low-water mark (`SO_RCVLOWAT`).
+//! one wake-up handles about one interval of the stream instead of one frame. Pure logic:
 //!
+//! - TCP ([`Coalescer`]): how many bytes the kernel should collect before it wakes the
+//!   session; the connection applies the answer as the socket's receive low-water mark
+//!   (`SO_RCVLOWAT`).
+//! - UDP ([`DrainClock`]): Linux wakes a datagram socket's reader for every datagram whatever
+//!   its low-water mark, so coalescing UDP sockets are left out of the runtime's readiness
+//!   polling altogether and drained on a clock instead; the clock's tick follows how full the
+//!   socket's receive buffer was at each drain, so that datagrams never wait long enough to
+//!   overflow it.
+//!
+//! TCP:
 //! After each read, the rate of the stream over the time since the previous read gives the
 //! bytes of three quarters of an interval; the mark moves halfway there (a keyframe does not
 //! swing it at once). When less than the mark arrives within an interval, a deadline (the
@@ -84,6 +92,99 @@ impl Coalescer {
     }
 }
 
+/// Fill of a socket's receive buffer that the [`DrainClock`] aims for at each drain: the rest
+/// is room for a keyframe or a burst arriving within one tick.
+pub(crate) const TARGET_FILL: (usize, usize) = (1, 4);
+/// Shortest tick: a stream too fast for its buffer at this pace is drained every millisecond.
+pub(crate) const MIN_TICK: Duration = Duration::from_millis(1);
+/// First tick (and the start after a drain that could not see the buffer's fill).
+pub(crate) const FIRST_TICK: Duration = Duration::from_millis(10);
+/// Largest growth of the tick from one drain to the next (numerator, denominator).
+const GROWTH: (u32, u32) = (3, 2);
+
+/// How full a receive buffer was when it was drained.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Fill {
+    /// Bytes the queued datagrams took (the kernel's accounting: payload plus overhead).
+    pub(crate) queued: usize,
+    /// The buffer's size in the same accounting (what Linux reports for `SO_RCVBUF`).
+    pub(crate) capacity: usize,
+}
+
+/// When a coalescing UDP session next drains its sockets.
+///
+/// The tick starts at [`FIRST_TICK`] and grows by at most half at each drain, up to the
+/// interval, as long as the receive buffers were at most [`TARGET_FILL`] full; a fuller buffer
+/// shortens it at once in proportion (the buffer filled at the rate since the previous
+/// drain), down to [`MIN_TICK`]. A drain that left datagrams behind (it read its fair share
+/// and stopped) asks for the next one at once, and that one leaves the tick alone (the fill
+/// it sees is what the first left, not a tick's worth).
+#[derive(Debug, Clone)]
+pub(crate) struct DrainClock {
+    interval: Duration,
+    tick: Duration,
+    last: Option<Instant>,
+    again: bool,
+}
+
+impl DrainClock {
+    /// `interval` > 0: the longest a datagram waits in the socket.
+    pub(crate) fn new(interval: Duration) -> DrainClock {
+        let interval = interval.max(MIN_TICK);
+        DrainClock {
+            interval,
+            tick: FIRST_TICK.min(interval),
+            last: None,
+            again: false,
+        }
+    }
+
+    /// The current tick.
+    #[cfg(test)]
+    pub(crate) fn tick(&self) -> Duration {
+        self.tick
+    }
+
+    /// When to drain next (`None` before the first drain: at once).
+    pub(crate) fn next(&self) -> Option<Instant> {
+        let last = self.last?;
+        Some(if self.again { last } else { last + self.tick })
+    }
+
+    /// Whether a drain is due at `now`.
+    pub(crate) fn due(&self, now: Instant) -> bool {
+        self.next().is_none_or(|t| now >= t)
+    }
+
+    /// The sockets were drained at `now`; `fill`: the fullest receive buffer found before
+    /// reading (`None`: unknown); `more`: datagrams were left behind.
+    pub(crate) fn on_drain(&mut self, now: Instant, fill: Option<Fill>, more: bool) {
+        let elapsed = self.last.map(|t| now.saturating_duration_since(t));
+        let rest = self.again;
+        self.last = Some(now);
+        self.again = more;
+        if rest {
+            return;
+        }
+        let grown = (self.tick * GROWTH.0 / GROWTH.1).min(self.interval);
+        self.tick = match (fill, elapsed) {
+            (Some(f), Some(e)) if f.capacity > 0 && f.queued > 0 => {
+                // The time the buffer takes to reach the target fill at the rate just seen:
+                // e * (capacity * TARGET_FILL) / queued.
+                let want = (f.capacity as u128) * TARGET_FILL.0 as u128;
+                let have = (f.queued as u128) * TARGET_FILL.1 as u128;
+                let safe_us = e.as_micros().saturating_mul(want) / have.max(1);
+                let safe = Duration::from_micros(u64::try_from(safe_us).unwrap_or(u64::MAX));
+                grown.min(safe)
+            }
+            (Some(f), _) if f.capacity > 0 => grown,
+            // Nothing tells how full the buffers get: stay short.
+            _ => self.tick.min(FIRST_TICK),
+        }
+        .clamp(MIN_TICK, self.interval);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -151,5 +252,102 @@ mod tests {
         c.reset();
         assert_eq!(c.mark(), 1);
         assert_eq!(c.on_read(100, t), 1);
+    }
+
+    fn fill(queued: usize) -> Option<Fill> {
+        Some(Fill {
+            queued,
+            capacity: 400_000,
+        })
+    }
+
+    #[test]
+    fn the_drain_tick_grows_to_the_interval_while_buffers_stay_empty_enough() {
+        let t0 = Instant::now();
+        let mut c = DrainClock::new(200 * MS);
+        assert_eq!(c.next(), None, "the first drain is at once");
+        assert_eq!(c.tick(), FIRST_TICK);
+        let mut t = t0;
+        c.on_drain(t, fill(0), false);
+        let mut ticks = vec![c.tick()];
+        for _ in 0..20 {
+            t = c.next().unwrap();
+            // 1 MB/s in the kernel's accounting (one byte per µs): 200 ms would fill half of
+            // the buffer, so the tick stops where a tick's worth is a quarter of it.
+            let queued = c.tick().as_micros() as usize;
+            c.on_drain(t, fill(queued), false);
+            ticks.push(c.tick());
+        }
+        assert!(ticks.windows(2).all(|w| w[1] >= w[0]), "{ticks:?}");
+        // A quarter of 400 kB at 1 MB/s: 100 ms.
+        let last = c.tick();
+        assert!((95 * MS..=100 * MS).contains(&last), "{last:?} ({ticks:?})");
+        assert_eq!(c.next(), Some(t + last));
+
+        // A slow stream: the tick reaches the interval and stays there.
+        let mut c = DrainClock::new(200 * MS);
+        let mut t = t0;
+        c.on_drain(t, fill(0), false);
+        for _ in 0..20 {
+            t = c.next().unwrap();
+            c.on_drain(t, fill(3_000), false);
+        }
+        assert_eq!(c.tick(), 200 * MS);
+    }
+
+    #[test]
+    fn a_full_buffer_shortens_the_tick_at_once_and_a_cut_drain_asks_for_another() {
+        let t0 = Instant::now();
+        let mut c = DrainClock::new(500 * MS);
+        c.on_drain(t0, fill(0), false);
+        for k in 1..30 {
+            c.on_drain(t0 + k * 10 * MS, fill(100), false);
+        }
+        assert_eq!(c.tick(), 500 * MS);
+        // Then 300 kB in 500 ms (three quarters of the buffer): the tick goes to where a
+        // quarter fills, a third of it.
+        let t = t0 + 800 * MS;
+        c.on_drain(t, fill(300_000), false);
+        let tick = c.tick();
+        assert!((160 * MS..=170 * MS).contains(&tick), "{tick:?}");
+        // A drain that stopped with datagrams left: the next one is due at once, and what
+        // it then finds (over a moment, which alone would cut the tick to 3.3 ms) leaves the
+        // tick as it was.
+        assert!(!c.due(t + 10 * MS));
+        c.on_drain(t + 170 * MS, fill(10_000), true);
+        let tick = c.tick();
+        assert_eq!(c.next(), Some(t + 170 * MS));
+        assert!(c.due(t + 170 * MS));
+        c.on_drain(t + 171 * MS, fill(30_000), false);
+        assert_eq!(c.tick(), tick);
+        assert_eq!(c.next(), Some(t + 171 * MS + tick));
+        // A flood: never below the floor, no overflow in the arithmetic.
+        c.on_drain(
+            t + 172 * MS,
+            Some(Fill {
+                queued: usize::MAX,
+                capacity: 1,
+            }),
+            false,
+        );
+        assert_eq!(c.tick(), MIN_TICK);
+        c.on_drain(
+            t + 172 * MS,
+            Some(Fill {
+                queued: 1,
+                capacity: usize::MAX,
+            }),
+            false,
+        );
+        assert!(c.tick() <= 500 * MS);
+        // Unknown fill: no growth past the first tick.
+        let mut c = DrainClock::new(500 * MS);
+        for k in 0..10 {
+            c.on_drain(t0 + k * 10 * MS, None, false);
+        }
+        assert_eq!(c.tick(), FIRST_TICK);
+        // An interval shorter than the first tick is the tick.
+        assert_eq!(DrainClock::new(3 * MS).tick(), 3 * MS);
+        assert_eq!(DrainClock::new(Duration::ZERO).tick(), MIN_TICK);
     }
 }

@@ -124,17 +124,27 @@ pub struct SessionOptions {
     /// Payloads that codecs keep as slices (audio, metadata, JPEG) keep their part of it
     /// alive until dropped. RTSPS keeps a buffer of this size per session.
     pub read_buffer: usize,
-    /// Read coalescing while playing over TCP (or TLS), Linux and Android: the kernel lets
-    /// about three quarters of this interval of the stream collect in the socket before it
-    /// wakes the session (the socket's receive low-water mark, `SO_RCVLOWAT`, follows the
-    /// stream's rate), so that one wake-up handles several frames instead of one; when less
-    /// comes, the session reads what is there one interval after its previous read. Frames
-    /// then come out in bursts, up to about this much later than without it; in exchange a
-    /// stream costs less CPU (at 200 ms, roughly half of it with one session and two thirds
-    /// with 500 in `scripts/bench-sessions.sh`, see `benches/README.md`): for recording rather
-    /// than live view. Responses awaited by [`Session`](super::Session) calls are not held back, UDP is
-    /// not affected, and other systems ignore the option. Default zero (off: each arrival is
-    /// read at once); at most [`MAX_READ_COALESCING`].
+    /// Read coalescing while playing, Linux and Android: one wake-up of the session handles
+    /// several frames instead of one. Frames then come out in bursts, up to about this much
+    /// later than without it; in exchange a stream costs less CPU (at 200 ms, roughly half of
+    /// it with one TCP session, two thirds with 500 TCP or UDP sessions in
+    /// `scripts/bench-sessions.sh`, see `benches/README.md`): for recording rather than live
+    /// view. Default zero (off: each arrival is read at once); at most
+    /// [`MAX_READ_COALESCING`]. Other systems ignore it.
+    ///
+    /// - Over TCP (or TLS), the kernel lets about three quarters of this interval of the
+    ///   stream collect in the socket before it wakes the session (the socket's receive
+    ///   low-water mark, `SO_RCVLOWAT`, follows the stream's rate); when less comes, the
+    ///   session reads what is there one interval after its previous read. Responses awaited
+    ///   by [`Session`](super::Session) calls are not held back.
+    /// - Over UDP, the RTP sockets are left out of the runtime's readiness polling (Linux
+    ///   would wake the session for every datagram) and drained on a clock: at most this
+    ///   interval apart, sooner when their receive buffer (see
+    ///   [`udp_receive_buffer`](Self::udp_receive_buffer)) was more than a quarter full at the
+    ///   previous drain, so that a fast stream or a small buffer does not overflow (the clock
+    ///   starts at 10 ms and lengthens as the fill allows). A burst larger than the buffer
+    ///   within one tick is still lost, as it would be for any reader that falls behind. RTCP
+    ///   sockets wake the session as usual.
     pub read_coalescing: Duration,
     /// How H.264/H.265 frames come out.
     pub nal_format: NalFormat,

@@ -155,9 +155,10 @@ impl Session {
         if let Some(d) = self.udp.as_ref().and_then(|u| u.next_deadline()) {
             deadline = deadline.min(d);
         }
-        // Read coalescing (TCP): read what has come by this time, low-water mark or not.
-        let coalesce = !self.opts.read_coalescing.is_zero() && self.udp.is_none();
-        let read_by = if coalesce {
+        // Read coalescing: over TCP, read what has come by this time, low-water mark or not;
+        // over UDP, the next drain of the polled sockets is among the UDP deadlines above.
+        let coalesce = !self.opts.read_coalescing.is_zero();
+        let read_by = if coalesce && self.udp.is_none() {
             self.conn.as_ref().and_then(|c| c.coalesce_deadline())
         } else {
             None

@@ -303,6 +303,7 @@ impl Session {
                                     self.opts.reorder_depth,
                                     self.opts.reorder_delay,
                                     self.opts.read_buffer,
+                                    self.opts.read_coalescing,
                                 )
                             });
                             media.add(k, *u);
@@ -369,6 +370,8 @@ impl Session {
                     .and_then(|c| c.remote)
                     .map(|a| a.ip())
                     .ok_or_else(|| Error::new(ErrorKind::Io, "no peer address"))?;
+                // Read coalescing: RTP sockets drained on a clock.
+                let polled = !self.opts.read_coalescing.is_zero();
                 let (spec, pair) = if multicast {
                     let spec = Transport {
                         profile: "RTP/AVP".into(),
@@ -381,6 +384,7 @@ impl Session {
                         local_ip,
                         self.opts.udp_ports.clone(),
                         self.opts.udp_receive_buffer,
+                        polled,
                     )?;
                     (Transport::udp_unicast(pair.rtp_port()), Some(pair))
                 };
@@ -406,7 +410,12 @@ impl Session {
                 }
                 let mut pair = match pair {
                     Some(p) => p,
-                    None => UdpStream::join_multicast(&t, local_ip, self.opts.udp_receive_buffer)?,
+                    None => UdpStream::join_multicast(
+                        &t,
+                        local_ip,
+                        self.opts.udp_receive_buffer,
+                        polled,
+                    )?,
                 };
                 pair.set_server(&t, server_ip);
                 pair.punch_holes(self.rr_ssrc).await;

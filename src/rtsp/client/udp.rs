@@ -2,6 +2,11 @@
 //! non-blocking reads (up to 32 datagrams per `recvmmsg` on Linux and Android, one per call
 //! elsewhere), a reorder buffer per stream, NAT hole punching and RTCP back to the server.
 //! Multicast joins the group the server's `Transport` names.
+//!
+//! With read coalescing ([`SessionOptions::read_coalescing`](super::SessionOptions::read_coalescing),
+//! Linux and Android), the RTP sockets stay out of tokio's readiness polling (Linux wakes a
+//! datagram socket's waiter for every datagram) and are drained on a [`DrainClock`] whose tick
+//! follows how full their receive buffers get.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::ops::RangeInclusive;
@@ -11,6 +16,7 @@ use bytes::{Bytes, BytesMut};
 use socket2::{Domain, Protocol, Socket, Type};
 use tokio::net::UdpSocket;
 
+use super::coalesce::{DrainClock, Fill};
 use crate::rtp::packet::MAX_PACKET_LEN;
 use crate::rtp::rtcp::build_receiver_report_with_cname;
 use crate::rtp::{ReorderBuffer, RtpPacket};
@@ -31,10 +37,58 @@ pub(crate) enum UdpPacket {
     Rtcp(Bytes),
 }
 
+/// The RTP socket of a stream.
+#[derive(Debug)]
+enum RtpSocket {
+    /// In tokio's readiness polling: a datagram wakes the session.
+    Reactor(UdpSocket),
+    /// Outside it (read coalescing): drained at the session's [`DrainClock`] ticks.
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    Polled(std::net::UdpSocket),
+}
+
+impl RtpSocket {
+    /// `polled`: left out of tokio's readiness polling, where the fill of its receive buffer
+    /// can be read (else in it, as without coalescing).
+    fn new(s: std::net::UdpSocket, polled: bool) -> Result<RtpSocket> {
+        #[cfg(any(target_os = "linux", target_os = "android"))]
+        if polled {
+            match super::udp_batch::fill(&s) {
+                Ok(_) => return Ok(RtpSocket::Polled(s)),
+                Err(e) => tracing::debug!(error = %e, "SO_MEMINFO unreadable: no UDP coalescing"),
+            }
+        }
+        let _ = polled;
+        Ok(RtpSocket::Reactor(tokio_socket(s)?))
+    }
+
+    fn is_polled(&self) -> bool {
+        match self {
+            RtpSocket::Reactor(_) => false,
+            #[cfg(any(target_os = "linux", target_os = "android"))]
+            RtpSocket::Polled(_) => true,
+        }
+    }
+
+    /// Sends one datagram (best effort).
+    async fn send_to(&self, pkt: &[u8], to: SocketAddr) {
+        match self {
+            RtpSocket::Reactor(s) => {
+                let _ = s.send_to(pkt, to).await;
+            }
+            // Non-blocking: a full send buffer drops it, as the network could.
+            #[cfg(any(target_os = "linux", target_os = "android"))]
+            RtpSocket::Polled(s) => {
+                let _ = s.send_to(pkt, to);
+            }
+        }
+    }
+}
+
 /// The sockets of one stream.
 #[derive(Debug)]
 pub(crate) struct UdpStream {
-    rtp: UdpSocket,
+    rtp: RtpSocket,
     rtcp: UdpSocket,
     rtp_port: u16,
     server_rtp: Option<SocketAddr>,
@@ -77,10 +131,12 @@ fn tokio_socket(s: std::net::UdpSocket) -> Result<UdpSocket> {
 
 impl UdpStream {
     /// Binds an even RTP port and the odd RTCP port above it on `ip`, from `range` if given.
+    /// `polled`: the RTP socket is to be drained on a clock (read coalescing).
     pub(crate) fn bind_pair(
         ip: IpAddr,
         range: Option<RangeInclusive<u16>>,
         rcvbuf: usize,
+        polled: bool,
     ) -> Result<UdpStream> {
         let start = crate::auth::random_u64();
         for attempt in 0..MAX_BIND_ATTEMPTS {
@@ -116,7 +172,7 @@ impl UdpStream {
                 continue;
             };
             return Ok(UdpStream {
-                rtp: tokio_socket(rtp)?,
+                rtp: RtpSocket::new(rtp, polled)?,
                 rtcp: tokio_socket(rtcp)?,
                 rtp_port: got,
                 server_rtp: None,
@@ -132,7 +188,13 @@ impl UdpStream {
     }
 
     /// Binds the group's ports from a multicast `Transport` answer and joins the group.
-    pub(crate) fn join_multicast(t: &Transport, local: IpAddr, rcvbuf: usize) -> Result<UdpStream> {
+    /// `polled`: as for [`bind_pair`](Self::bind_pair).
+    pub(crate) fn join_multicast(
+        t: &Transport,
+        local: IpAddr,
+        rcvbuf: usize,
+        polled: bool,
+    ) -> Result<UdpStream> {
         if t.delivery != Some(Delivery::Multicast) {
             return Err(Error::new(
                 ErrorKind::Protocol,
@@ -168,7 +230,7 @@ impl UdpStream {
             .map_err(|e| Error::io(e, "joining the multicast group"))?;
         }
         Ok(UdpStream {
-            rtp: tokio_socket(rtp)?,
+            rtp: RtpSocket::new(rtp, polled)?,
             rtcp: tokio_socket(rtcp)?,
             rtp_port: p1,
             server_rtp: None,
@@ -207,7 +269,7 @@ impl UdpStream {
             pkt[0] = 0x80;
             pkt[1] = 96;
             pkt[8..12].copy_from_slice(&ssrc.to_be_bytes());
-            let _ = self.rtp.send_to(&pkt, to).await;
+            self.rtp.send_to(&pkt, to).await;
         }
         if let Some(to) = self.server_rtcp
             && let Ok(rr) = build_receiver_report_with_cname(ssrc, &[], "camlink")
@@ -226,18 +288,23 @@ pub(crate) struct UdpMedia {
     chunk: usize,
     depth: usize,
     delay: Duration,
+    /// When polled RTP sockets are drained next (read coalescing).
+    clock: DrainClock,
     /// Datagrams from unexpected sources, dropped.
     pub(crate) foreign: u64,
 }
 
 impl UdpMedia {
-    pub(crate) fn new(depth: usize, delay: Duration, chunk: usize) -> UdpMedia {
+    /// `coalesce`: [`SessionOptions::read_coalescing`](super::SessionOptions::read_coalescing)
+    /// (the longest a polled socket waits between drains).
+    pub(crate) fn new(depth: usize, delay: Duration, chunk: usize, coalesce: Duration) -> UdpMedia {
         let chunk = chunk.clamp(RECV_BUFFER, super::MAX_READ_CHUNK.max(RECV_BUFFER));
         UdpMedia {
             streams: Vec::new(),
             chunk,
             depth,
             delay,
+            clock: DrainClock::new(coalesce),
             foreign: 0,
         }
     }
@@ -264,11 +331,16 @@ impl UdpMedia {
         }
     }
 
-    /// Waits until any socket is readable.
+    /// Waits until any socket in tokio's readiness polling is readable.
     pub(crate) async fn wait_readable(&self) -> Result<()> {
         std::future::poll_fn(|cx| {
             for (_, s, _) in &self.streams {
-                for sock in [&s.rtp, &s.rtcp] {
+                let rtp = match &s.rtp {
+                    RtpSocket::Reactor(r) => Some(r),
+                    #[cfg(any(target_os = "linux", target_os = "android"))]
+                    RtpSocket::Polled(_) => None,
+                };
+                for sock in rtp.into_iter().chain([&s.rtcp]) {
                     match sock.poll_recv_ready(cx) {
                         std::task::Poll::Ready(r) => {
                             return std::task::Poll::Ready(
@@ -284,12 +356,19 @@ impl UdpMedia {
         .await
     }
 
-    /// When a reorder buffer gives up on a missing packet.
+    /// When a reorder buffer gives up on a missing packet, or polled sockets are to be drained.
     pub(crate) fn next_deadline(&self) -> Option<Instant> {
+        let drain = self.polled().then(|| self.clock.next()).flatten();
         self.streams
             .iter()
             .filter_map(|(_, _, r)| r.next_deadline())
+            .chain(drain)
             .min()
+    }
+
+    /// Whether any RTP socket is drained on the clock.
+    fn polled(&self) -> bool {
+        self.streams.iter().any(|(_, s, _)| s.rtp.is_polled())
     }
 
     /// Reads every datagram ready (non-blocking), and hands out the packets in order.
@@ -297,6 +376,12 @@ impl UdpMedia {
         let mut buf = super::bufpool::take(self.chunk);
         let chunk = self.chunk;
         let foreign = &mut self.foreign;
+        // Polled sockets (only when their drain is due): the fullest receive buffer, and
+        // whether one was left unread.
+        let due = self.clock.due(now);
+        let mut fill: Option<Fill> = None;
+        let mut polled = false;
+        let mut more = false;
         for (k, s, reorder) in &mut self.streams {
             let k = *k;
             let mut rtp = |data: Bytes, from: SocketAddr| {
@@ -314,7 +399,24 @@ impl UdpMedia {
                     Err(e) => tracing::debug!(error = %e, "malformed RTP datagram"),
                 }
             };
-            let mut left = MAX_DATAGRAMS_PER_DRAIN;
+            // RTP sockets drained on the clock are left alone until it is due.
+            let mut left = if s.rtp.is_polled() && !due {
+                0
+            } else {
+                MAX_DATAGRAMS_PER_DRAIN
+            };
+            #[cfg(any(target_os = "linux", target_os = "android"))]
+            if let (RtpSocket::Polled(p), true) = (&s.rtp, left > 0) {
+                polled = true;
+                match super::udp_batch::fill(p) {
+                    Ok(f) => {
+                        if fill.is_none_or(|g| fullness(f) > fullness(g)) {
+                            fill = Some(f);
+                        }
+                    }
+                    Err(e) => tracing::debug!(error = %e, "SO_MEMINFO unreadable"),
+                }
+            }
             #[cfg(any(target_os = "linux", target_os = "android"))]
             while left > 0 {
                 let mut each = |d: super::udp_batch::Datagram<'_>| {
@@ -327,7 +429,13 @@ impl UdpMedia {
                     buf.extend_from_slice(d.data);
                     rtp(buf.split().freeze(), from);
                 };
-                match super::udp_batch::recv_batch(&s.rtp, s.v6, left, &mut each) {
+                let batch = match &s.rtp {
+                    RtpSocket::Reactor(r) => super::udp_batch::recv_batch(r, s.v6, left, &mut each),
+                    RtpSocket::Polled(p) => {
+                        super::udp_batch::recv_batch_polled(p, s.v6, left, &mut each)
+                    }
+                };
+                match batch {
                     Ok(b) => {
                         left = left.saturating_sub(b.count);
                         if b.drained {
@@ -346,11 +454,19 @@ impl UdpMedia {
             // Elsewhere, one datagram per call, straight into the pooled buffer.
             #[cfg(not(any(target_os = "linux", target_os = "android")))]
             while left > 0 {
-                left -= 1;
-                let Some(from) = recv_one(&s.rtp, &mut buf, chunk) else {
+                let RtpSocket::Reactor(sock) = &s.rtp;
+                let Some(from) = recv_one(sock, &mut buf, chunk) else {
                     break;
                 };
+                left -= 1;
                 rtp(buf.split().freeze(), from);
+            }
+            // Its fair share read, and maybe more waiting: drained again at once.
+            more |= s.rtp.is_polled() && due && left == 0;
+            // Packets whose wait for a missing one is over, also when nothing new came (the
+            // session woke for the reorder deadline).
+            while let Some(r) = reorder.pop(now) {
+                f(k, UdpPacket::Rtp(r.packet));
             }
             for _ in 0..MAX_DATAGRAMS_PER_DRAIN {
                 let Some(from) = recv_one(&s.rtcp, &mut buf, chunk) else {
@@ -364,10 +480,19 @@ impl UdpMedia {
                 f(k, UdpPacket::Rtcp(data));
             }
         }
+        if polled {
+            self.clock.on_drain(now, fill, more);
+        }
         // Reused by the next drain of any session on this thread once the packets it holds
         // (in reorder buffers, or kept by frames) are gone.
         super::bufpool::give(buf);
     }
+}
+
+/// A fill as a fraction of its buffer, in millionths, for comparing buffers of other sizes.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+fn fullness(f: Fill) -> u128 {
+    (f.queued as u128) * 1_000_000 / (f.capacity as u128).max(1)
 }
 
 /// Reads one datagram (non-blocking) onto the end of `buf`; `None` when there is none (or on

@@ -12,7 +12,10 @@ use std::io::{self, IoSliceMut};
 use std::net::SocketAddr;
 use std::os::fd::AsRawFd as _;
 
-use nix::sys::socket::{MsgFlags, MultiHeaders, SockaddrIn, SockaddrIn6, recvmmsg};
+use nix::sys::socket::{MsgFlags, MultiHeaders, SockaddrIn, SockaddrIn6, getsockopt, recvmmsg};
+use nix::{getsockopt_impl, libc, sockopt_impl};
+
+use super::coalesce::Fill;
 use tokio::io::Interest;
 use tokio::net::UdpSocket;
 
@@ -61,57 +64,13 @@ pub(crate) fn recv_batch(
     let vlen = want.clamp(1, MAX_BATCH);
     let mut count = 0;
     let r = sock.try_io(Interest::READABLE, || {
-        SCRATCH_AREA.with(|cell| {
-            let mut guard = cell
-                .try_borrow_mut()
-                .map_err(|_| io::Error::other("UDP scratch area in use"))?;
-            let s = guard.get_or_insert_with(|| Scratch {
-                mem: vec![0; MAX_BATCH * SLOT],
-                v4: MultiHeaders::preallocate(MAX_BATCH, None),
-                v6: MultiHeaders::preallocate(MAX_BATCH, None),
-            });
-            let fd = sock.as_raw_fd();
-            let mut meta = [(0usize, None::<SocketAddr>, false); MAX_BATCH];
-            {
-                let mut chunks = s.mem.chunks_mut(SLOT);
-                let mut iovs: [[IoSliceMut<'_>; 1]; MAX_BATCH] =
-                    std::array::from_fn(|_| [IoSliceMut::new(chunks.next().unwrap_or(&mut []))]);
-                let iovs = iovs.iter_mut().take(vlen);
-                let flags = MsgFlags::MSG_DONTWAIT;
-                if v6 {
-                    for (m, r) in meta
-                        .iter_mut()
-                        .zip(recvmmsg(fd, &mut s.v6, iovs, flags, None)?)
-                    {
-                        *m = (r.bytes, r.address.map(SocketAddr::from), truncated(r.flags));
-                        count += 1;
-                    }
-                } else {
-                    for (m, r) in meta
-                        .iter_mut()
-                        .zip(recvmmsg(fd, &mut s.v4, iovs, flags, None)?)
-                    {
-                        *m = (r.bytes, r.address.map(SocketAddr::from), truncated(r.flags));
-                        count += 1;
-                    }
-                }
-            }
-            for (i, &(len, from, truncated)) in meta.iter().take(count).enumerate() {
-                let at = i * SLOT;
-                let data = s.mem.get(at..at + len.min(SLOT)).unwrap_or_default();
-                each(Datagram {
-                    data,
-                    from,
-                    truncated,
-                });
-            }
-            if count < vlen {
-                // The kernel stopped because the queue was empty: tell tokio, so that the
-                // next wait sleeps instead of trying (and failing) once more.
-                return Err(io::ErrorKind::WouldBlock.into());
-            }
-            Ok(())
-        })
+        count = recv_into(sock.as_raw_fd(), v6, vlen, each)?;
+        if count < vlen {
+            // The kernel stopped because the queue was empty: tell tokio, so that the next
+            // wait sleeps instead of trying (and failing) once more.
+            return Err(io::ErrorKind::WouldBlock.into());
+        }
+        Ok(())
     });
     match r {
         Ok(()) => Ok(Batch {
@@ -124,6 +83,98 @@ pub(crate) fn recv_batch(
         }),
         Err(e) => Err(e),
     }
+}
+
+/// [`recv_batch`] for a socket outside tokio's readiness polling (read coalescing: drained
+/// on a clock).
+pub(crate) fn recv_batch_polled(
+    sock: &std::net::UdpSocket,
+    v6: bool,
+    want: usize,
+    each: &mut dyn FnMut(Datagram<'_>),
+) -> io::Result<Batch> {
+    let vlen = want.clamp(1, MAX_BATCH);
+    let count = recv_into(sock.as_raw_fd(), v6, vlen, each)?;
+    Ok(Batch {
+        count,
+        drained: count < vlen,
+    })
+}
+
+/// One `recvmmsg` of up to `vlen` datagrams; how many were read (`Err(WouldBlock)`: none).
+fn recv_into(
+    fd: std::os::fd::RawFd,
+    v6: bool,
+    vlen: usize,
+    each: &mut dyn FnMut(Datagram<'_>),
+) -> io::Result<usize> {
+    let mut count = 0;
+    SCRATCH_AREA.with(|cell| {
+        let mut guard = cell
+            .try_borrow_mut()
+            .map_err(|_| io::Error::other("UDP scratch area in use"))?;
+        let s = guard.get_or_insert_with(|| Scratch {
+            mem: vec![0; MAX_BATCH * SLOT],
+            v4: MultiHeaders::preallocate(MAX_BATCH, None),
+            v6: MultiHeaders::preallocate(MAX_BATCH, None),
+        });
+        let mut meta = [(0usize, None::<SocketAddr>, false); MAX_BATCH];
+        {
+            let mut chunks = s.mem.chunks_mut(SLOT);
+            let mut iovs: [[IoSliceMut<'_>; 1]; MAX_BATCH] =
+                std::array::from_fn(|_| [IoSliceMut::new(chunks.next().unwrap_or(&mut []))]);
+            let iovs = iovs.iter_mut().take(vlen);
+            let flags = MsgFlags::MSG_DONTWAIT;
+            if v6 {
+                for (m, r) in meta
+                    .iter_mut()
+                    .zip(recvmmsg(fd, &mut s.v6, iovs, flags, None)?)
+                {
+                    *m = (r.bytes, r.address.map(SocketAddr::from), truncated(r.flags));
+                    count += 1;
+                }
+            } else {
+                for (m, r) in meta
+                    .iter_mut()
+                    .zip(recvmmsg(fd, &mut s.v4, iovs, flags, None)?)
+                {
+                    *m = (r.bytes, r.address.map(SocketAddr::from), truncated(r.flags));
+                    count += 1;
+                }
+            }
+        }
+        for (i, &(len, from, truncated)) in meta.iter().take(count).enumerate() {
+            let at = i * SLOT;
+            let data = s.mem.get(at..at + len.min(SLOT)).unwrap_or_default();
+            each(Datagram {
+                data,
+                from,
+                truncated,
+            });
+        }
+        Ok(count)
+    })
+}
+
+// How full a socket's receive buffer is: `SO_MEMINFO`'s first two counters (the bytes queued
+// datagrams take, and the buffer's size, both as the kernel accounts them). nix has no
+// ready-made option for it; its macro builds one (the FFI call stays in nix). Two counters
+// are what every kernel with the option returns, so the length nix checks always matches.
+sockopt_impl!(
+    MemInfo,
+    GetOnly,
+    libc::SOL_SOCKET,
+    libc::SO_MEMINFO,
+    [u32; 2]
+);
+
+/// How full `sock`'s receive buffer is.
+pub(crate) fn fill(sock: &impl std::os::fd::AsFd) -> io::Result<Fill> {
+    let [queued, capacity] = getsockopt(sock, MemInfo).map_err(io::Error::from)?;
+    Ok(Fill {
+        queued: queued as usize,
+        capacity: capacity as usize,
+    })
 }
 
 fn truncated(flags: MsgFlags) -> bool {
