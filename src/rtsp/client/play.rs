@@ -170,14 +170,21 @@ impl Session {
         // One timer for the session's life: moved earlier when a deadline comes sooner, left
         // alone when deadlines move later (it then wakes the loop early, once, and is set
         // again), instead of a timer set and cleared at every wake-up.
+        if coalesce
+            && self
+                .sleep
+                .as_ref()
+                .is_some_and(|s| deadline > s.deadline() && !s.is_elapsed())
+        {
+            // Coalescing moves the deadline later at each read, and the timer must follow
+            // (no early wake-up per read). A later deadline given to `reset` only extends the
+            // timer: tokio's wheel keeps it in its old slot and wakes the runtime there to
+            // move it, a wake-up per read; a new timer is filed where it belongs.
+            self.sleep = None;
+        }
         let sleep = match &mut self.sleep {
             Some(s) => {
-                // Coalescing moves the deadline later at each read: the timer follows (no
-                // early wake-up per read).
-                if deadline < s.deadline()
-                    || s.is_elapsed()
-                    || (coalesce && deadline != s.deadline())
-                {
+                if deadline < s.deadline() || s.is_elapsed() {
                     s.as_mut().reset(deadline);
                 }
                 s
