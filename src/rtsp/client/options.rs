@@ -135,7 +135,8 @@ pub struct SessionOptions {
     /// - Over TCP (or TLS), the kernel lets about three quarters of this interval of the
     ///   stream collect in the socket before it wakes the session (the socket's receive
     ///   low-water mark, `SO_RCVLOWAT`, follows the stream's rate); when less comes, the
-    ///   session reads what is there one interval after its previous read. Responses awaited
+    ///   session reads what is there one interval (plus 64 ms, a margin that saves a timer
+    ///   wake-up per read) after its previous read. Responses awaited
     ///   by [`Session`](super::Session) calls are not held back.
     /// - Over UDP, the RTP sockets are left out of the runtime's readiness polling (Linux
     ///   would wake the session for every datagram) and drained on a clock: at most this
