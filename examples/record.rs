@@ -32,9 +32,12 @@ pub async fn record(
     out: &Path,
     how_long: Duration,
 ) -> camlink::Result<u64> {
+    // Recording needs no frame the moment it arrives: with read coalescing the session wakes
+    // about five times a second instead of once per frame, for less CPU per camera.
     let options = SessionOptions::new()
         .credentials(credentials)
-        .nal_format(NalFormat::LengthPrefixed);
+        .nal_format(NalFormat::LengthPrefixed)
+        .read_coalescing(Duration::from_millis(200));
     let mut session = Session::describe(url, options).await?;
     let (index, sps, pps) = session
         .streams()

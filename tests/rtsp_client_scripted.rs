@@ -421,28 +421,9 @@ async fn read_coalescing_batches_a_fast_run_and_bounds_the_wait_of_a_slow_one() 
     .await
     .expect("every paced packet within 10 s");
     let sent = srv.log.lock().unwrap().sent.clone();
-    assert_eq!(sent.len(), 155);
-    for (k, ((ts, at), (sts, sent_at))) in got.iter().zip(&sent).enumerate() {
-        assert_eq!(ts, sts, "packet {k} out of order");
-        if k >= 150 {
-            // Slow run: delivered within the interval (plus room for a busy machine).
-            let wait = at.saturating_duration_since(*sent_at);
-            assert!(
-                wait < interval + Duration::from_millis(400),
-                "packet {k} waited {wait:?}"
-            );
-        }
-    }
-    // Fast run: most packets come out together with the one before (read in batches),
-    // instead of one per wake-up 2 ms apart.
-    let together = got[1..150]
-        .windows(2)
-        .filter(|w| w[1].1.duration_since(w[0].1) < Duration::from_micros(500))
-        .count();
-    assert!(
-        together > 100,
-        "only {together} of 148 packets came out in batches"
-    );
+    // The fast run's packets are not bounded (the mark holds them until it is reached); the
+    // slow run's are.
+    check_coalesced(&got, &sent, interval, 150);
     let t = std::time::Instant::now();
     s.teardown().await.unwrap();
     assert!(

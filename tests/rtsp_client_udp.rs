@@ -207,26 +207,8 @@ async fn udp_read_coalescing_batches_a_fast_run_and_bounds_the_wait_of_a_slow_on
         got.push((f.rtp_timestamp, Instant::now()));
     }
     let sent = sent.lock().unwrap().clone();
-    assert_eq!(sent.len(), 155);
-    for (k, ((ts, at), (sts, sent_at))) in got.iter().zip(&sent).enumerate() {
-        assert_eq!(ts, sts, "packet {k} out of order");
-        let wait = at.saturating_duration_since(*sent_at);
-        // Within the interval (plus room for a busy machine).
-        assert!(
-            wait < interval + Duration::from_millis(400),
-            "packet {k} waited {wait:?}"
-        );
-    }
-    // Fast run: most packets come out together with the one before (drained in batches),
-    // instead of one per wake-up 2 ms apart.
-    let together = got[1..150]
-        .windows(2)
-        .filter(|w| w[1].1.duration_since(w[0].1) < Duration::from_micros(500))
-        .count();
-    assert!(
-        together > 100,
-        "only {together} of 148 packets came out in batches"
-    );
+    // Every packet, fast or slow, within about one interval (the drain clock's tick).
+    check_coalesced(&got, &sent, interval, 0);
 }
 
 /// Read coalescing with a small receive buffer and a stream that would overflow it many times

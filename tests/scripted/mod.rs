@@ -290,3 +290,36 @@ pub async fn audio_frames(s: &mut Session, n: usize) -> usize {
     .unwrap();
     got
 }
+
+/// Checks the frames of a coalescing session that was sent 150 packets 2 ms apart then 5
+/// packets 300 ms apart: `got` and `sent` are (RTP timestamp, when) per packet. In order;
+/// packets from `bounded_from` on delivered within `interval` of their sending (plus room for
+/// a busy machine); and the fast run read in batches: most packets come out together with the
+/// one before, instead of one per wake-up 2 ms apart.
+pub fn check_coalesced(
+    got: &[(u32, std::time::Instant)],
+    sent: &[(u32, std::time::Instant)],
+    interval: Duration,
+    bounded_from: usize,
+) {
+    assert_eq!(sent.len(), 155);
+    assert_eq!(got.len(), 155);
+    for (k, ((ts, at), (sts, sent_at))) in got.iter().zip(sent).enumerate() {
+        assert_eq!(ts, sts, "packet {k} out of order");
+        if k >= bounded_from {
+            let wait = at.saturating_duration_since(*sent_at);
+            assert!(
+                wait < interval + Duration::from_millis(400),
+                "packet {k} waited {wait:?}"
+            );
+        }
+    }
+    let together = got[1..150]
+        .windows(2)
+        .filter(|w| w[1].1.duration_since(w[0].1) < Duration::from_micros(500))
+        .count();
+    assert!(
+        together > 100,
+        "only {together} of 148 packets came out in batches"
+    );
+}
