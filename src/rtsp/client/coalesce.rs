@@ -10,14 +10,12 @@
 //!   socket's receive buffer was at each drain, so that datagrams never wait long enough to
 //!   overflow it.
 //!
-//! TCP:
-//! After each read, the rate of the stream over the time since the previous read gives the
-//! bytes of three quarters of an interval; the mark moves halfway there (a keyframe does not
-//! swing it at once). When less than the mark arrives within an interval, a deadline (the
+//! TCP: after each read, the rate of the stream over the time since the previous read gives
+//! the bytes of three quarters of an interval; the mark moves halfway there (a keyframe does
+//! not swing it at once). When less than the mark arrives within an interval, a deadline (the
 //! previous read plus the interval and [`DEADLINE_MARGIN`]) makes the session read what is
 //! there anyway, and that smaller read lowers the mark: latency stays bounded by about one
-//! interval whatever the
-//! stream does.
+//! interval whatever the stream does.
 
 use std::time::{Duration, Instant};
 
@@ -81,8 +79,7 @@ impl Coalescer {
 
     /// When the session should read whatever is there: the previous read plus the interval
     /// and [`DEADLINE_MARGIN`] (none while the mark is 1, or once the deadline has passed:
-    /// then the next arrival
-    /// wakes it).
+    /// then the next arrival wakes it).
     pub(crate) fn deadline(&self) -> Option<Instant> {
         if self.mark <= 1 || self.passed {
             return None;

@@ -126,18 +126,18 @@ pub struct SessionOptions {
     pub read_buffer: usize,
     /// Read coalescing while playing, Linux and Android: one wake-up of the session handles
     /// several frames instead of one. Frames then come out in bursts, up to about this much
-    /// later than without it; in exchange a stream costs less CPU (at 200 ms, roughly half of
-    /// it with one TCP session, two thirds with 500 TCP or UDP sessions in
-    /// `scripts/bench-sessions.sh`, see `benches/README.md`): for recording rather than live
-    /// view. Default zero (off: each arrival is read at once); at most
+    /// later than without it; in exchange a stream costs less CPU (at 200 ms, in
+    /// `scripts/bench-sessions.sh`: about 45 % of it with one TCP session, half with 500 TCP
+    /// sessions, three quarters with 500 UDP sessions, see `benches/README.md`): for
+    /// recording rather than live view. Default zero (off: each arrival is read at once); at most
     /// [`MAX_READ_COALESCING`]. Other systems ignore it.
     ///
     /// - Over TCP (or TLS), the kernel lets about three quarters of this interval of the
     ///   stream collect in the socket before it wakes the session (the socket's receive
     ///   low-water mark, `SO_RCVLOWAT`, follows the stream's rate); when less comes, the
     ///   session reads what is there one interval (plus 64 ms, a margin that saves a timer
-    ///   wake-up per read) after its previous read. Responses awaited
-    ///   by [`Session`](super::Session) calls are not held back.
+    ///   wake-up per read) after its previous read. Responses awaited by
+    ///   [`Session`](super::Session) calls are not held back.
     /// - Over UDP, the RTP sockets are left out of the runtime's readiness polling (Linux
     ///   would wake the session for every datagram) and drained on a clock: at most this
     ///   interval apart, sooner when their receive buffer (see
