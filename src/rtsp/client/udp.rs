@@ -62,6 +62,16 @@ impl RtpSocket {
         Ok(RtpSocket::Reactor(tokio_socket(s)?))
     }
 
+    /// How full the receive buffer of a polled socket is (`None`: a socket in the readiness
+    /// polling).
+    fn fill(&self) -> Option<std::io::Result<Fill>> {
+        match self {
+            RtpSocket::Reactor(_) => None,
+            #[cfg(any(target_os = "linux", target_os = "android"))]
+            RtpSocket::Polled(p) => Some(super::udp_batch::fill(p)),
+        }
+    }
+
     fn is_polled(&self) -> bool {
         match self {
             RtpSocket::Reactor(_) => false,
@@ -405,10 +415,11 @@ impl UdpMedia {
             } else {
                 MAX_DATAGRAMS_PER_DRAIN
             };
-            #[cfg(any(target_os = "linux", target_os = "android"))]
-            if let (RtpSocket::Polled(p), true) = (&s.rtp, left > 0) {
+            if left > 0
+                && let Some(r) = s.rtp.fill()
+            {
                 polled = true;
-                match super::udp_batch::fill(p) {
+                match r {
                     Ok(f) => {
                         if fill.is_none_or(|g| fullness(f) > fullness(g)) {
                             fill = Some(f);
@@ -490,7 +501,6 @@ impl UdpMedia {
 }
 
 /// A fill as a fraction of its buffer, in millionths, for comparing buffers of other sizes.
-#[cfg(any(target_os = "linux", target_os = "android"))]
 fn fullness(f: Fill) -> u128 {
     (f.queued as u128) * 1_000_000 / (f.capacity as u128).max(1)
 }
