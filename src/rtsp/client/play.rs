@@ -169,7 +169,8 @@ impl Session {
         let deadline = tokio::time::Instant::from_std(deadline);
         // One timer for the session's life: moved earlier when a deadline comes sooner, left
         // alone when deadlines move later (it then wakes the loop early, once, and is set
-        // again), instead of a timer set and cleared at every wake-up.
+        // again), instead of a timer set and cleared at every wake-up; read coalescing, whose
+        // deadline moves later at every read, replaces it instead (below).
         if coalesce
             && self
                 .sleep

@@ -14,10 +14,10 @@ use std::os::fd::AsRawFd as _;
 
 use nix::sys::socket::{MsgFlags, MultiHeaders, SockaddrIn, SockaddrIn6, getsockopt, recvmmsg};
 use nix::{getsockopt_impl, libc, sockopt_impl};
-
-use super::coalesce::Fill;
 use tokio::io::Interest;
 use tokio::net::UdpSocket;
+
+use super::coalesce::Fill;
 
 /// Most datagrams read by one call.
 pub(crate) const MAX_BATCH: usize = 32;
