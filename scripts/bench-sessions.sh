@@ -6,6 +6,7 @@
 #   CASES="tcp:1:1 udp:1:25" bash scripts/bench-sessions.sh 10   # a subset (transport:sessions:rate)
 #   READ_BUFFER=0 bash scripts/bench-sessions.sh  # no extra camlink row with a smaller read buffer
 #   COALESCE_MS=0 bash scripts/bench-sessions.sh  # no extra camlink row with read coalescing
+#   FLOOR=0 bash scripts/bench-sessions.sh       # no floor rows
 #
 # For each case (transport, sessions, pacing rate) and each library in turn: a fresh sender
 # process (`camlink-bench-sessions serve`, the light in-process sender streaming a synthetic
@@ -14,6 +15,11 @@
 # once all of them play. The client's CPU (scheduler run time of its threads, over the measured
 # window) and peak RSS (VmHWM) are its own: the sender runs in another process. Everything on
 # 127.0.0.1.
+#
+# The floor rows (light sender only) are no library: a bare SETUP/PLAY, then only reads and
+# the RTP header of each packet (sequence, timestamp, marker), frames counted at markers, with
+# camlink's read sizes and receive buffers; "floor-co" sleeps COALESCE_MS between batches. They
+# show the least any client pays on this machine for the same bytes (benches/sessions/src/floor.rs).
 #
 # Output: a markdown table per case, the camlink/retina ratios, and the raw lines under
 # benches/sessions/target/bench-sessions/.
@@ -28,6 +34,8 @@ READ_BUFFER="${READ_BUFFER:-32768}"
 # In every case camlink also runs with this SessionOptions::read_coalescing (ms) as an extra
 # row; 0 = no extra row.
 COALESCE_MS="${COALESCE_MS:-200}"
+# Floor rows (1 = on): the least any client pays, see above.
+FLOOR="${FLOOR:-1}"
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 WS="$ROOT/benches/sessions"
 BIN="$WS/target/release/camlink-bench-sessions"
@@ -149,13 +157,23 @@ for c in $CASES; do
         run camlink "$tr" "$n" "$rate" "" "$COALESCE_MS"
         co=$(cat "$OUT/camlink-co$COALESCE_MS-$tr-$n-x$rate.line")
     fi
+    fl=""
+    flc=""
+    if ((FLOOR > 0)) && [[ "$SENDER" == light ]]; then
+        run floor "$tr" "$n" "$rate"
+        fl=$(cat "$OUT/floor-$tr-$n-x$rate.line")
+        if ((COALESCE_MS > 0)); then
+            run floor "$tr" "$n" "$rate" "" "$COALESCE_MS"
+            flc=$(cat "$OUT/floor-co$COALESCE_MS-$tr-$n-x$rate.line")
+        fi
+    fi
     {
         echo
         echo "### $tr, $n session(s), ${rate}× real time, $SECS s"
         echo
         echo "| lib | transport | sessions | client CPU-s per stream-minute | peak RSS per session (KiB) | frames received | frames lost | packets lost (lib) | delivered Mbit/s | sender late frames |"
         echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"
-        for l in "$cl" "$rl" ${bl:+"$bl"} ${co:+"$co"}; do
+        for l in "$cl" "$rl" ${bl:+"$bl"} ${co:+"$co"} ${fl:+"$fl"} ${flc:+"$flc"}; do
             echo "| $(kv "$l" lib) | $tr | $(kv "$l" sessions_ok)/$n | $(kv "$l" cpu_s_per_stream_min) | $(kv "$l" rss_kib_per_session) | $(kv "$l" frames) | $(kv "$l" frames_lost) | $(kv "$l" packets_lost) | $(kv "$l" mbit_s) | $(kv "$l" sender_late_frames) |"
         done
         awk -v a="$(kv "$cl" cpu_s_per_stream_min)" -v b="$(kv "$rl" cpu_s_per_stream_min)" \
@@ -174,6 +192,10 @@ for c in $CASES; do
                 printf "camlink with read_coalescing %d ms / retina: CPU per stream-minute %s, RSS per session %s\n", ms,
                     (b > 0 ? sprintf("%.2f", a / b) : "n/a"), (d > 0 ? sprintf("%.2f", c / d) : "n/a") }'
         fi
+        for l in ${fl:+"$fl"} ${flc:+"$flc"}; do
+            awk -v a="$(kv "$l" cpu_s_per_stream_min)" -v b="$(kv "$rl" cpu_s_per_stream_min)" -v n="$(kv "$l" lib)" 'BEGIN {
+                printf "%s (no library) / retina: CPU per stream-minute %s\n", n, (b > 0 ? sprintf("%.2f", a / b) : "n/a") }'
+        done
     } | tee -a "$OUT/report.md"
 done
 echo

@@ -16,6 +16,8 @@ use crate::synth;
 pub enum Lib {
     Camlink,
     Retina,
+    /// The floor: no library, the least any client pays (see `floor.rs`).
+    Floor,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -32,7 +34,8 @@ pub struct Args {
     pub url: String,
     /// camlink only: `SessionOptions::read_buffer` (None: the default).
     pub read_buffer: Option<usize>,
-    /// camlink only: `SessionOptions::read_coalescing` in ms (None: the default, off).
+    /// camlink: `SessionOptions::read_coalescing` in ms (None: the default, off); floor: the
+    /// interval between its batches.
     pub coalesce_ms: Option<u64>,
 }
 
@@ -146,10 +149,12 @@ async fn run_async(args: Args) -> Result<String, String> {
         tasks.push(tokio::spawn(async move {
             let r = match lib {
                 Lib::Camlink => {
-                    camlink_session(id, &url, transport, tune, gate, &c, stop, &playing)
-                        .await
+                    camlink_session(id, &url, transport, tune, gate, &c, stop, &playing).await
                 }
                 Lib::Retina => retina_session(id, &url, transport, gate, &c, stop, &playing).await,
+                Lib::Floor => {
+                    floor_session(id, &url, transport, tune.1, gate, &c, stop, &playing).await
+                }
             };
             if let Err(e) = r {
                 eprintln!("client: session error: {e}");
@@ -205,6 +210,7 @@ async fn run_async(args: Args) -> Result<String, String> {
         lib = match args.lib {
             Lib::Camlink => "camlink",
             Lib::Retina => "retina",
+            Lib::Floor => "floor",
         },
         tr = match args.transport {
             Transport::Tcp => "tcp",
@@ -215,6 +221,7 @@ async fn run_async(args: Args) -> Result<String, String> {
             (Lib::Camlink, Some(b), None) => format!("-rb{}k", b / 1024),
             (Lib::Camlink, None, Some(ms)) => format!("-co{ms}ms"),
             (Lib::Camlink, Some(b), Some(ms)) => format!("-rb{}k-co{ms}ms", b / 1024),
+            (Lib::Floor, _, Some(ms)) => format!("-co{ms}ms"),
             _ => String::new(),
         },
         failed = c.sessions_failed.load(Ordering::Relaxed),
@@ -349,11 +356,36 @@ impl FrameSource for retina::client::Demuxed {
     }
 }
 
-/// A video frame as the measure sees it: timestamp, payload length, packets lost before it.
-type VideoFrame = (i64, usize, u64);
+#[allow(clippy::too_many_arguments)]
+async fn floor_session(
+    id: usize,
+    url: &str,
+    transport: Transport,
+    coalesce_ms: Option<u64>,
+    gate: Arc<Semaphore>,
+    c: &Counters,
+    stop: tokio::sync::watch::Receiver<bool>,
+    playing: &AtomicU64,
+) -> Result<(), String> {
+    let opened = {
+        let _permit = gate.acquire().await.map_err(|e| e.to_string())?;
+        crate::floor::Floor::open(url, transport, coalesce_ms.map(Duration::from_millis)).await
+    };
+    let session = match opened {
+        Ok(s) => s,
+        Err(e) => {
+            c.sessions_failed.fetch_add(1, Ordering::Relaxed);
+            return Err(format!("floor open: {e}"));
+        }
+    };
+    play_loop(id, c, stop, playing, session).await
+}
 
-/// A playing session of either library.
-trait FrameSource {
+/// A video frame as the measure sees it: timestamp, payload length, packets lost before it.
+pub(crate) type VideoFrame = (i64, usize, u64);
+
+/// A playing session of either library (or the floor).
+pub(crate) trait FrameSource {
     const LIB: &str;
     /// The next item: `None` at the end, `Ok(None)` for anything but a video frame.
     async fn next_frame(&mut self) -> Option<Result<Option<VideoFrame>, String>>;

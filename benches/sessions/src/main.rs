@@ -2,8 +2,8 @@
 //!
 //! ```text
 //! camlink-bench-sessions serve  [--sender light|mock] [--port P] [--rate R] [--bitrate BPS]
-//! camlink-bench-sessions client --lib camlink|retina --url URL [--sessions N] [--secs T]
-//!                               [--transport tcp|udp] [--read-buffer BYTES (camlink)] [--coalesce-ms MS (camlink)]
+//! camlink-bench-sessions client --lib camlink|retina|floor --url URL [--sessions N] [--secs T]
+//!                               [--transport tcp|udp] [--read-buffer BYTES (camlink)] [--coalesce-ms MS (camlink, floor)]
 //! ```
 //!
 //! `serve` prints `url=<rtsp url>` on stdout, then (light sender) a stats line on stderr every
@@ -11,6 +11,7 @@
 //! See `scripts/bench-sessions.sh` for the whole benchmark.
 
 mod client;
+mod floor;
 mod light;
 mod proc_stats;
 mod synth;
@@ -23,7 +24,7 @@ use std::time::Duration;
 fn usage() -> ! {
     eprintln!(
         "usage: camlink-bench-sessions serve [--sender light|mock] [--port P] [--rate R] [--bitrate BPS]\n\
-         \x20      camlink-bench-sessions client --lib camlink|retina --url URL [--sessions N] [--secs T] [--transport tcp|udp] [--read-buffer BYTES] [--coalesce-ms MS]"
+         \x20      camlink-bench-sessions client --lib camlink|retina|floor --url URL [--sessions N] [--secs T] [--transport tcp|udp] [--read-buffer BYTES] [--coalesce-ms MS]"
     );
     std::process::exit(2)
 }
@@ -62,6 +63,7 @@ fn main() {
             let lib = match get(&f, "lib", String::new()).as_str() {
                 "camlink" => client::Lib::Camlink,
                 "retina" => client::Lib::Retina,
+                "floor" => client::Lib::Floor,
                 _ => usage(),
             };
             let transport = match get(&f, "transport", "tcp".to_owned()).as_str() {
