@@ -7,6 +7,7 @@
 # OLD_BIN / NEW_BIN: `camlink-bench-sessions` binaries built from two commits, e.g.
 #   git worktree add /tmp/old <rev> && (cd /tmp/old/benches/sessions &&
 #     CARGO_TARGET_DIR=/tmp/old-target cargo build --release)
+# EXTRA="--coalesce-ms 200" passes more client flags to both builds.
 # Prints CPU-s per stream-minute of each build per round, then the means and new/old.
 set -euo pipefail
 OLD=$1 NEW=$2 TR=${3:-tcp} N=${4:-500} SECS=${5:-10} ROUNDS=${6:-6}
@@ -21,7 +22,7 @@ one() { # <bin>: one client run against a fresh light sender of the same build
         [[ -n "$url" ]] && break
         sleep 0.1
     done
-    timeout $((SECS + 120)) "$1" client --lib camlink --transport "$TR" --sessions "$N" --secs "$SECS" --url "$url" 2>/dev/null |
+    timeout $((SECS + 120)) "$1" client --lib camlink --transport "$TR" --sessions "$N" --secs "$SECS" --url "$url" ${EXTRA:-} 2>/dev/null |
         sed -n 's/.*cpu_s_per_stream_min=\([^ ]*\).*/\1/p'
     kill "$sp" 2>/dev/null || true
     wait "$sp" 2>/dev/null || true

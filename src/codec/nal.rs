@@ -133,6 +133,9 @@ pub(crate) struct AuBuffer {
     /// Pieces of the previous unit that was not a keyframe, and of the previous keyframe.
     last_spans: usize,
     last_key_spans: usize,
+    /// Shared buffers of the same two units.
+    last_bufs: usize,
+    last_key_bufs: usize,
     /// The unit is a keyframe (its own buffer, if needed, is sized from the previous one).
     key: bool,
 }
@@ -213,6 +216,8 @@ impl AuBuffer {
             last_key: 4096,
             last_spans: 16,
             last_key_spans: 16,
+            last_bufs: 2,
+            last_key_bufs: 2,
             key: false,
         }
     }
@@ -479,6 +484,7 @@ impl AuBuffer {
         self.key = true;
         self.spans
             .reserve(room_for(self.last_key_spans).saturating_sub(self.spans.len()));
+        self.bufs.reserve(room_for(self.last_key_bufs));
         let want = guess(self.last_key);
         if self.own.capacity() > 0 && self.own.capacity() < want {
             let mut bigger = super::recycle::take(want);
@@ -494,9 +500,11 @@ impl AuBuffer {
         if keyframe {
             self.last_key = len;
             self.last_key_spans = self.spans.len();
+            self.last_key_bufs = self.bufs.len();
         } else {
             self.last = len;
             self.last_spans = self.spans.len();
+            self.last_bufs = self.bufs.len();
         }
         let own_len = self.own.len();
         let payload = match self.spans.as_slice() {
@@ -512,7 +520,8 @@ impl AuBuffer {
                 Payload::from(self.own.split().freeze())
             }
             _ => {
-                let mut bufs = std::mem::take(&mut self.bufs);
+                let next = Sources::with_room(room_for(self.last_bufs));
+                let mut bufs = std::mem::replace(&mut self.bufs, next);
                 if own_len > 0 {
                     let k = u32::try_from(bufs.len()).unwrap_or(OWN - 1);
                     bufs.push(self.own.split().freeze());

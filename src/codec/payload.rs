@@ -105,6 +105,43 @@ impl Sources {
         self.rest.clear();
         self.n = 0;
     }
+    /// Room for `n` buffers in all without allocating.
+    pub(crate) fn reserve(&mut self, n: usize) {
+        let want = n.saturating_sub(self.first.len());
+        self.rest.reserve(want.saturating_sub(self.rest.len()));
+    }
+    /// Empty, with room for `n` buffers without allocating (the overflow list reused from
+    /// this thread's, when one was given back).
+    pub(crate) fn with_room(n: usize) -> Sources {
+        let mut rest = SOURCE_LISTS
+            .try_with(|l| l.borrow_mut().pop())
+            .ok()
+            .flatten()
+            .unwrap_or_default();
+        rest.reserve(n.saturating_sub(2));
+        Sources {
+            first: [Bytes::new(), Bytes::new()],
+            n: 0,
+            rest,
+        }
+    }
+}
+
+impl Drop for Sources {
+    /// The overflow list goes back to this thread's (its buffers let go of first).
+    fn drop(&mut self) {
+        let mut v = std::mem::take(&mut self.rest);
+        if v.capacity() == 0 || v.capacity() > MAX_LIST_CAPACITY {
+            return;
+        }
+        v.clear();
+        let _ = SOURCE_LISTS.try_with(|l| {
+            let mut l = l.borrow_mut();
+            if l.len() < MAX_LISTS {
+                l.push(v);
+            }
+        });
+    }
 }
 
 /// The pieces of a payload: spans over shared buffers and inline bytes.
@@ -115,14 +152,18 @@ pub(crate) struct Pieces {
     pub(crate) len: usize,
 }
 
-/// Piece lists kept per thread for reuse: a frame's list comes back when the frame is
-/// dropped, so that a stream costs no allocation per frame in steady state.
+/// Piece lists (and buffer lists) kept per thread for reuse: a frame's lists come back when
+/// the frame is dropped, so that a stream costs no allocation per frame in steady state.
 const MAX_LISTS: usize = 32;
 /// Largest piece list kept.
 const MAX_LIST_CAPACITY: usize = 1024;
 
 thread_local! {
     static LISTS: std::cell::RefCell<Vec<Vec<Span>>> = const { std::cell::RefCell::new(Vec::new()) };
+    /// The same for the buffer lists of frames whose packets lie in buffers of their own (one
+    /// per datagram over UDP).
+    static SOURCE_LISTS: std::cell::RefCell<Vec<Vec<Bytes>>> =
+        const { std::cell::RefCell::new(Vec::new()) };
 }
 
 /// An empty piece list with room for `capacity` pieces, reused when one was given back.
