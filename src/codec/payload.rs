@@ -113,16 +113,10 @@ impl Sources {
     /// Empty, with room for `n` buffers without allocating (the overflow list reused from
     /// this thread's, when one was given back).
     pub(crate) fn with_room(n: usize) -> Sources {
-        let mut rest = SOURCE_LISTS
-            .try_with(|l| l.borrow_mut().pop())
-            .ok()
-            .flatten()
-            .unwrap_or_default();
-        rest.reserve(n.saturating_sub(2));
         Sources {
             first: [Bytes::new(), Bytes::new()],
             n: 0,
-            rest,
+            rest: take_from(&SOURCE_LISTS, n.saturating_sub(2)),
         }
     }
 }
@@ -130,17 +124,7 @@ impl Sources {
 impl Drop for Sources {
     /// The overflow list goes back to this thread's (its buffers let go of first).
     fn drop(&mut self) {
-        let mut v = std::mem::take(&mut self.rest);
-        if v.capacity() == 0 || v.capacity() > MAX_LIST_CAPACITY {
-            return;
-        }
-        v.clear();
-        let _ = SOURCE_LISTS.try_with(|l| {
-            let mut l = l.borrow_mut();
-            if l.len() < MAX_LISTS {
-                l.push(v);
-            }
-        });
+        give_to(&SOURCE_LISTS, std::mem::take(&mut self.rest));
     }
 }
 
@@ -155,8 +139,11 @@ pub(crate) struct Pieces {
 /// Piece lists (and buffer lists) kept per thread for reuse: a frame's lists come back when
 /// the frame is dropped, so that a stream costs no allocation per frame in steady state.
 const MAX_LISTS: usize = 32;
-/// Largest piece list kept.
+/// Largest list kept.
 const MAX_LIST_CAPACITY: usize = 1024;
+
+/// A thread's lists kept for reuse.
+type ListPool<T> = std::thread::LocalKey<std::cell::RefCell<Vec<Vec<T>>>>;
 
 thread_local! {
     static LISTS: std::cell::RefCell<Vec<Vec<Span>>> = const { std::cell::RefCell::new(Vec::new()) };
@@ -166,9 +153,9 @@ thread_local! {
         const { std::cell::RefCell::new(Vec::new()) };
 }
 
-/// An empty piece list with room for `capacity` pieces, reused when one was given back.
-pub(crate) fn take_list(capacity: usize) -> Vec<Span> {
-    let mut v = LISTS
+/// An empty list with room for `capacity` items, reused from `pool` when one was given back.
+fn take_from<T>(pool: &'static ListPool<T>, capacity: usize) -> Vec<T> {
+    let mut v = pool
         .try_with(|l| l.borrow_mut().pop())
         .ok()
         .flatten()
@@ -177,12 +164,13 @@ pub(crate) fn take_list(capacity: usize) -> Vec<Span> {
     v
 }
 
-fn give_list(mut v: Vec<Span>) {
+/// Empties `v` and keeps it in `pool` (within the pool's bounds).
+fn give_to<T>(pool: &'static ListPool<T>, mut v: Vec<T>) {
     if v.capacity() == 0 || v.capacity() > MAX_LIST_CAPACITY {
         return;
     }
     v.clear();
-    let _ = LISTS.try_with(|l| {
+    let _ = pool.try_with(|l| {
         let mut l = l.borrow_mut();
         if l.len() < MAX_LISTS {
             l.push(v);
@@ -190,9 +178,14 @@ fn give_list(mut v: Vec<Span>) {
     });
 }
 
+/// An empty piece list with room for `capacity` pieces, reused when one was given back.
+pub(crate) fn take_list(capacity: usize) -> Vec<Span> {
+    take_from(&LISTS, capacity)
+}
+
 impl Drop for Pieces {
     fn drop(&mut self) {
-        give_list(std::mem::take(&mut self.spans));
+        give_to(&LISTS, std::mem::take(&mut self.spans));
     }
 }
 
