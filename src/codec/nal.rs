@@ -167,6 +167,13 @@ fn room_for(previous: usize) -> usize {
     previous + previous / 4 + 4
 }
 
+/// Shared buffers reserved for a unit whose previous one of its kind had `previous`: none
+/// beyond the two held in place while that was enough (a frame over TCP lies in one or two
+/// reads), else as for pieces (over UDP every packet is a buffer of its own).
+fn bufs_room(previous: usize) -> usize {
+    if previous <= 2 { 0 } else { room_for(previous) }
+}
+
 /// Where `data` lies in `src`, if it does (and the offsets fit a span).
 fn offsets(src: &Bytes, data: &[u8]) -> Option<(u32, u32)> {
     let start = (data.as_ptr() as usize).checked_sub(src.as_ptr() as usize)?;
@@ -484,7 +491,7 @@ impl AuBuffer {
         self.key = true;
         self.spans
             .reserve(room_for(self.last_key_spans).saturating_sub(self.spans.len()));
-        self.bufs.reserve(room_for(self.last_key_bufs));
+        self.bufs.reserve(bufs_room(self.last_key_bufs));
         let want = guess(self.last_key);
         if self.own.capacity() > 0 && self.own.capacity() < want {
             let mut bigger = super::recycle::take(want);
@@ -520,7 +527,7 @@ impl AuBuffer {
                 Payload::from(self.own.split().freeze())
             }
             _ => {
-                let next = Sources::with_room(room_for(self.last_bufs));
+                let next = Sources::with_room(bufs_room(self.last_bufs));
                 let mut bufs = std::mem::replace(&mut self.bufs, next);
                 if own_len > 0 {
                     let k = u32::try_from(bufs.len()).unwrap_or(OWN - 1);

@@ -110,13 +110,17 @@ impl Sources {
         let want = n.saturating_sub(self.first.len());
         self.rest.reserve(want.saturating_sub(self.rest.len()));
     }
-    /// Empty, with room for `n` buffers without allocating (the overflow list reused from
-    /// this thread's, when one was given back).
+    /// Empty, with room for `n` buffers without allocating (the overflow list, when `n` needs
+    /// one, reused from this thread's if one was given back).
     pub(crate) fn with_room(n: usize) -> Sources {
+        let rest = match n.checked_sub(2) {
+            Some(more) if more > 0 => take_from(&SOURCE_LISTS, more),
+            _ => Vec::new(),
+        };
         Sources {
             first: [Bytes::new(), Bytes::new()],
             n: 0,
-            rest: take_from(&SOURCE_LISTS, n.saturating_sub(2)),
+            rest,
         }
     }
 }
