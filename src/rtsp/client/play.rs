@@ -113,6 +113,15 @@ impl Session {
                 let mut out = |i| pending.push_back(i);
                 match pkt {
                     UdpPacket::Rtp(p) => r.on_rtp(&p, now, &mut out),
+                    UdpPacket::RtpShared(p, source) if r.borrowed => {
+                        r.on_rtp_shared(&p, source, now, &mut out)
+                    }
+                    // A depacketizer that keeps whole packets gets one of its own (no copy).
+                    UdpPacket::RtpShared(p, source) => {
+                        if let Ok(p) = RtpPacket::parse(source.slice_ref(p.raw())) {
+                            r.on_rtp(&p, now, &mut out)
+                        }
+                    }
                     UdpPacket::Rtcp(b) => r.on_rtcp(&b, now, &mut out),
                 }
             });

@@ -19,7 +19,7 @@ use tokio::net::UdpSocket;
 use super::coalesce::{DrainClock, Fill};
 use crate::rtp::packet::MAX_PACKET_LEN;
 use crate::rtp::rtcp::build_receiver_report_with_cname;
-use crate::rtp::{ReorderBuffer, RtpPacket};
+use crate::rtp::{ReorderBuffer, RtpPacket, RtpPacketRef};
 use crate::rtsp::headers::{Delivery, Transport};
 use crate::{Error, ErrorKind, Result};
 
@@ -32,8 +32,11 @@ pub const MAX_DATAGRAMS_PER_DRAIN: usize = 256;
 pub const RECV_BUFFER: usize = 2 * (MAX_PACKET_LEN + 1);
 
 /// A packet out of the UDP side, in order.
-pub(crate) enum UdpPacket {
+pub(crate) enum UdpPacket<'a> {
     Rtp(RtpPacket),
+    /// An RTP packet that came in order with nothing held back (the usual case), borrowed
+    /// from `source`, the datagrams of one receive call (depacketizers refer to it).
+    RtpShared(RtpPacketRef<'a>, &'a Bytes),
     Rtcp(Bytes),
 }
 
@@ -382,7 +385,7 @@ impl UdpMedia {
     }
 
     /// Reads every datagram ready (non-blocking), and hands out the packets in order.
-    pub(crate) fn drain_ready(&mut self, now: Instant, f: &mut impl FnMut(usize, UdpPacket)) {
+    pub(crate) fn drain_ready(&mut self, now: Instant, f: &mut impl FnMut(usize, UdpPacket<'_>)) {
         let mut buf = super::bufpool::take(self.chunk);
         let chunk = self.chunk;
         let foreign = &mut self.foreign;
@@ -394,14 +397,23 @@ impl UdpMedia {
         let mut more = false;
         for (k, s, reorder) in &mut self.streams {
             let k = *k;
-            let mut rtp = |data: Bytes, from: SocketAddr| {
+            // Datagram `range` of `source` (what one receive call read), from `from`: handed on
+            // borrowed when it comes in order with nothing held back, else through the
+            // reorder buffer.
+            let mut rtp = |source: &Bytes, range: std::ops::Range<usize>, from: SocketAddr| {
                 if s.source.is_some_and(|ip| ip != from.ip()) {
                     *foreign += 1;
                     return;
                 }
-                match RtpPacket::parse(data) {
-                    Ok(p) => {
-                        reorder.push(p, now);
+                let data = source.get(range.clone()).unwrap_or_default();
+                match RtpPacketRef::parse(data) {
+                    Ok(p) if reorder.pass_in_order(p.sequence_number()) => {
+                        f(k, UdpPacket::RtpShared(p, source));
+                    }
+                    Ok(_) => {
+                        if let Ok(p) = RtpPacket::parse(source.slice(range)) {
+                            reorder.push(p, now);
+                        }
                         while let Some(r) = reorder.pop(now) {
                             f(k, UdpPacket::Rtp(r.packet));
                         }
@@ -430,15 +442,23 @@ impl UdpMedia {
             }
             #[cfg(any(target_os = "linux", target_os = "android"))]
             while left > 0 {
+                // The datagrams of one call side by side in `buf`, handed on once it is frozen
+                // (so that in-order packets can be borrowed from one `Bytes`).
+                let mut got = [(0usize, 0usize, None::<SocketAddr>); super::udp_batch::MAX_BATCH];
+                let mut n = 0;
                 let mut each = |d: super::udp_batch::Datagram<'_>| {
                     if d.truncated {
                         tracing::debug!(len = d.data.len(), "truncated UDP datagram dropped");
                         return;
                     }
-                    let Some(from) = d.from else { return };
+                    let (Some(from), Some(slot)) = (d.from, got.get_mut(n)) else {
+                        return;
+                    };
                     reserve(&mut buf, chunk, d.data.len());
+                    let start = buf.len();
                     buf.extend_from_slice(d.data);
-                    rtp(buf.split().freeze(), from);
+                    *slot = (start, buf.len(), Some(from));
+                    n += 1;
                 };
                 let batch = match &s.rtp {
                     RtpSocket::Reactor(r) => super::udp_batch::recv_batch(r, s.v6, left, &mut each),
@@ -446,6 +466,14 @@ impl UdpMedia {
                         super::udp_batch::recv_batch_polled(p, s.v6, left, &mut each)
                     }
                 };
+                if n > 0 {
+                    let source = buf.split().freeze();
+                    for &(start, end, from) in &got[..n] {
+                        if let Some(from) = from {
+                            rtp(&source, start..end, from);
+                        }
+                    }
+                }
                 match batch {
                     Ok(b) => {
                         left = left.saturating_sub(b.count);
@@ -470,7 +498,8 @@ impl UdpMedia {
                     break;
                 };
                 left -= 1;
-                rtp(buf.split().freeze(), from);
+                let source = buf.split().freeze();
+                rtp(&source, 0..source.len(), from);
             }
             // Its fair share read, and maybe more waiting: drained again at once.
             more |= s.rtp.is_polled() && due && left == 0;
