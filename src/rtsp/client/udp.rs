@@ -444,7 +444,8 @@ impl UdpMedia {
             while left > 0 {
                 // The datagrams of one call side by side in `buf`, handed on once it is frozen
                 // (so that in-order packets can be borrowed from one `Bytes`).
-                let mut got = [(0usize, 0usize, None::<SocketAddr>); super::udp_batch::MAX_BATCH];
+                let unset = SocketAddr::from((Ipv4Addr::UNSPECIFIED, 0));
+                let mut got = [(0usize, 0usize, unset); super::udp_batch::MAX_BATCH];
                 let mut n = 0;
                 let mut each = |d: super::udp_batch::Datagram<'_>| {
                     if d.truncated {
@@ -457,7 +458,7 @@ impl UdpMedia {
                     reserve(&mut buf, chunk, d.data.len());
                     let start = buf.len();
                     buf.extend_from_slice(d.data);
-                    *slot = (start, buf.len(), Some(from));
+                    *slot = (start, buf.len(), from);
                     n += 1;
                 };
                 let batch = match &s.rtp {
@@ -469,9 +470,7 @@ impl UdpMedia {
                 if n > 0 {
                     let source = buf.split().freeze();
                     for &(start, end, from) in &got[..n] {
-                        if let Some(from) = from {
-                            rtp(&source, start..end, from);
-                        }
+                        rtp(&source, start..end, from);
                     }
                 }
                 match batch {
