@@ -1,5 +1,5 @@
 //! UDP media: an even/odd port pair per stream, large socket receive buffers, batched
-//! non-blocking reads (up to 32 datagrams per `recvmmsg` on Linux and Android, one per call
+//! non-blocking reads (up to 64 datagrams per `recvmmsg` on Linux and Android, one per call
 //! elsewhere), a reorder buffer per stream, NAT hole punching and RTCP back to the server.
 //! Multicast joins the group the server's `Transport` names.
 //!
@@ -108,9 +108,23 @@ pub(crate) struct UdpStream {
     server_rtcp: Option<SocketAddr>,
     /// Datagrams from other sources than this are ignored (unicast).
     source: Option<IpAddr>,
+    /// Whether the kernel drops RTP datagrams from other sources than `source`.
+    filter: Filter,
     /// The RTP socket is an IPv6 one.
     #[cfg_attr(not(any(target_os = "linux", target_os = "android")), allow(dead_code))]
     v6: bool,
+}
+
+/// A socket filter on an RTP socket ([`source_filter`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Filter {
+    /// None: each datagram's source is checked here.
+    Off,
+    /// Attached, but datagrams queued before it may still be there: sources checked here
+    /// until a receive finds the queue empty.
+    Attached,
+    /// Every datagram queued comes from the expected source: no address is asked for.
+    Clean,
 }
 
 fn udp_socket(
@@ -191,6 +205,7 @@ impl UdpStream {
                 server_rtp: None,
                 server_rtcp: None,
                 source: None,
+                filter: Filter::Off,
                 v6: ip.is_ipv6(),
             });
         }
@@ -249,6 +264,7 @@ impl UdpStream {
             server_rtp: None,
             server_rtcp: None,
             source: None,
+            filter: Filter::Off,
             v6: group.is_ipv6(),
         })
     }
@@ -266,10 +282,47 @@ impl UdpStream {
             .unwrap_or(server_ip);
         if t.delivery != Some(Delivery::Multicast) {
             self.source = Some(ip);
+            self.filter_source(ip);
         }
         if let Some((a, b)) = t.server_port {
             self.server_rtp = Some(SocketAddr::new(ip, a));
             self.server_rtcp = Some(SocketAddr::new(ip, b.unwrap_or(a.saturating_add(1))));
+        }
+    }
+
+    /// Has the kernel drop RTP datagrams from other sources than `ip` (Linux and Android; else,
+    /// or if that fails, each datagram's source is checked here).
+    fn filter_source(&mut self, ip: IpAddr) {
+        #[cfg(any(target_os = "linux", target_os = "android"))]
+        {
+            let r = match &self.rtp {
+                RtpSocket::Reactor(s) => {
+                    socket2::SockRef::from(s).attach_filter(&source_filter(ip))
+                }
+                RtpSocket::Polled(s) => socket2::SockRef::from(s).attach_filter(&source_filter(ip)),
+            };
+            self.filter = match r {
+                Ok(()) => Filter::Attached,
+                Err(e) => {
+                    tracing::debug!(error = %e, "no RTP source filter: sources checked per datagram");
+                    Filter::Off
+                }
+            };
+        }
+        #[cfg(not(any(target_os = "linux", target_os = "android")))]
+        let _ = ip;
+    }
+
+    /// The source addresses a receive call on the RTP socket needs.
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    fn addresses(&self) -> super::udp_batch::Addresses {
+        use super::udp_batch::Addresses;
+        if self.source.is_none() || self.filter == Filter::Clean {
+            Addresses::Skip
+        } else if self.v6 {
+            Addresses::V6
+        } else {
+            Addresses::V4
         }
     }
 
@@ -400,8 +453,20 @@ impl UdpMedia {
             // Datagram `range` of `source` (what one receive call read), from `from`: handed on
             // borrowed when it comes in order with nothing held back, else through the
             // reorder buffer.
-            let mut rtp = |source: &Bytes, range: std::ops::Range<usize>, from: SocketAddr| {
-                if s.source.is_some_and(|ip| ip != from.ip()) {
+            // Sources to check here: none once the kernel filters them.
+            #[cfg(any(target_os = "linux", target_os = "android"))]
+            let mut addrs = s.addresses();
+            let expected = s.source;
+            let mut rtp = |source: &Bytes,
+                           range: std::ops::Range<usize>,
+                           from: Option<SocketAddr>,
+                           filtered: bool| {
+                let foreign_source = match (expected, from) {
+                    (Some(ip), Some(from)) => ip != from.ip(),
+                    (Some(_), None) => !filtered,
+                    (None, _) => false,
+                };
+                if foreign_source {
                     *foreign += 1;
                     return;
                 }
@@ -442,41 +507,31 @@ impl UdpMedia {
             }
             #[cfg(any(target_os = "linux", target_os = "android"))]
             while left > 0 {
-                // The datagrams of one call side by side in `buf`, handed on once it is frozen
-                // (so that in-order packets can be borrowed from one `Bytes`).
-                let unset = SocketAddr::from((Ipv4Addr::UNSPECIFIED, 0));
-                let mut got = [(0usize, 0usize, unset); super::udp_batch::MAX_BATCH];
-                let mut n = 0;
-                let mut each = |d: super::udp_batch::Datagram<'_>| {
-                    if d.truncated {
-                        tracing::debug!(len = d.data.len(), "truncated UDP datagram dropped");
-                        return;
-                    }
-                    let (Some(from), Some(slot)) = (d.from, got.get_mut(n)) else {
-                        return;
-                    };
-                    reserve(&mut buf, chunk, d.data.len());
-                    let start = buf.len();
-                    buf.extend_from_slice(d.data);
-                    *slot = (start, buf.len(), from);
-                    n += 1;
+                // Each datagram where the call put it (in-order packets are borrowed from
+                // the call's area, see `udp_batch`).
+                let filtered = addrs == super::udp_batch::Addresses::Skip;
+                let mut each = |source: &Bytes, range: std::ops::Range<usize>, from| {
+                    rtp(source, range, from, filtered);
                 };
                 let batch = match &s.rtp {
-                    RtpSocket::Reactor(r) => super::udp_batch::recv_batch(r, s.v6, left, &mut each),
+                    RtpSocket::Reactor(r) => {
+                        super::udp_batch::recv_batch(r, addrs, left, &mut each)
+                    }
                     RtpSocket::Polled(p) => {
-                        super::udp_batch::recv_batch_polled(p, s.v6, left, &mut each)
+                        super::udp_batch::recv_batch_polled(p, addrs, left, &mut each)
                     }
                 };
-                if n > 0 {
-                    let source = buf.split().freeze();
-                    for &(start, end, from) in &got[..n] {
-                        rtp(&source, start..end, from);
-                    }
-                }
                 match batch {
                     Ok(b) => {
                         left = left.saturating_sub(b.count);
                         if b.drained {
+                            // The kernel found the queue empty after these datagrams (not just
+                            // tokio's readiness: some were read): whatever came before the
+                            // source filter has been read and checked.
+                            if s.filter == Filter::Attached {
+                                s.filter = Filter::Clean;
+                                addrs = s.addresses();
+                            }
                             break;
                         }
                     }
@@ -498,7 +553,7 @@ impl UdpMedia {
                 };
                 left -= 1;
                 let source = buf.split().freeze();
-                rtp(&source, 0..source.len(), from);
+                rtp(&source, 0..source.len(), Some(from), false);
             }
             // Its fair share read, and maybe more waiting: drained again at once.
             more |= s.rtp.is_polled() && due && left == 0;
@@ -528,6 +583,62 @@ impl UdpMedia {
     }
 }
 
+/// A classic BPF program for `SO_ATTACH_FILTER` that keeps the datagrams whose IP source is
+/// `ip` and drops the others before they are queued: the kernel checks the source, so that a
+/// receive call need not copy out an address per datagram (and a flood from elsewhere cannot
+/// fill the receive buffer). The filter reads the IP header (`SKF_NET_OFF`): its version, then
+/// the source address word by word. An IPv4-mapped IPv6 `ip` matches IPv4 packets from that
+/// IPv4 address (what an IPv6 socket receives from an IPv4 peer).
+#[cfg(any(target_os = "linux", target_os = "android"))]
+pub(crate) fn source_filter(ip: IpAddr) -> Vec<socket2::SockFilter> {
+    use socket2::SockFilter;
+    // <linux/filter.h> (the classic BPF ABI).
+    const LD_B_ABS: u16 = 0x30;
+    const LD_W_ABS: u16 = 0x20;
+    const AND_K: u16 = 0x54;
+    const JEQ_K: u16 = 0x15;
+    const RET_K: u16 = 0x06;
+    const NET: u32 = (-0x10_0000i32) as u32; // SKF_NET_OFF
+    let ip = match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(IpAddr::V6(v6), IpAddr::V4),
+        v4 => v4,
+    };
+    // (version, offset of the source address, its words).
+    let (version, at, words): (u32, u32, Vec<u32>) = match ip {
+        IpAddr::V4(a) => (4, 12, vec![u32::from_be_bytes(a.octets())]),
+        IpAddr::V6(a) => (
+            6,
+            8,
+            a.octets()
+                .chunks_exact(4)
+                .map(|w| u32::from_be_bytes([w[0], w[1], w[2], w[3]]))
+                .collect(),
+        ),
+    };
+    // 0 ldb version; 1 and 0xf0; 2 jeq; then a load and a jeq per word; keep; drop. A
+    // match goes on to the next instruction, a mismatch jumps to the drop.
+    let drop_at = 4 + 2 * words.len();
+    let to_drop = |i: usize| u8::try_from(drop_at - i - 1).unwrap_or(0);
+    let mut p = vec![
+        SockFilter::new(LD_B_ABS, 0, 0, NET),
+        SockFilter::new(AND_K, 0, 0, 0xf0),
+        SockFilter::new(JEQ_K, 0, to_drop(2), version << 4),
+    ];
+    for (k, w) in words.iter().enumerate() {
+        let i = 3 + 2 * k;
+        p.push(SockFilter::new(
+            LD_W_ABS,
+            0,
+            0,
+            NET.wrapping_add(at + 4 * k as u32),
+        ));
+        p.push(SockFilter::new(JEQ_K, 0, to_drop(i + 1), *w));
+    }
+    p.push(SockFilter::new(RET_K, 0, 0, u32::MAX));
+    p.push(SockFilter::new(RET_K, 0, 0, 0));
+    p
+}
+
 /// A fill as a fraction of its buffer, in millionths, for comparing buffers of other sizes.
 fn fullness(f: Fill) -> u128 {
     (f.queued as u128) * 1_000_000 / (f.capacity as u128).max(1)
@@ -552,5 +663,238 @@ fn recv_one(sock: &UdpSocket, buf: &mut BytesMut, chunk: usize) -> Option<Socket
 fn reserve(buf: &mut BytesMut, chunk: usize, need: usize) {
     if buf.capacity() - buf.len() < need {
         buf.reserve(chunk.max(need));
+    }
+}
+
+#[cfg(all(test, any(target_os = "linux", target_os = "android")))]
+mod tests {
+    use super::*;
+    use nix::sys::socket::getsockopt;
+    use nix::{getsockopt_impl, libc, sockopt_impl};
+
+    // All nine `SO_MEMINFO` counters; the ninth counts the datagrams dropped (by a socket
+    // filter among others).
+    sockopt_impl!(
+        MemInfoAll,
+        GetOnly,
+        libc::SOL_SOCKET,
+        libc::SO_MEMINFO,
+        [u32; 9]
+    );
+
+    fn drops(s: &impl std::os::fd::AsFd) -> u32 {
+        getsockopt(s, MemInfoAll).expect("SO_MEMINFO")[8]
+    }
+
+    /// Waits (bounded) until `s` has dropped `n` datagrams.
+    fn wait_drops(s: &impl std::os::fd::AsFd, n: u32) {
+        let end = Instant::now() + Duration::from_secs(5);
+        while drops(s) < n {
+            assert!(
+                Instant::now() < end,
+                "the datagram was neither queued nor dropped"
+            );
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+
+    fn rtp_datagram(seq: u16) -> Vec<u8> {
+        let mut p = vec![0x80, 96];
+        p.extend_from_slice(&seq.to_be_bytes());
+        p.extend_from_slice(&[0, 0, 0, 1, 0, 0, 0, 7, 0x65, 0xaa, 0xbb]);
+        p
+    }
+
+    /// Drains `m` once (its clock due); the sequence numbers of the RTP packets it handed out.
+    fn drain(m: &mut UdpMedia) -> Vec<u16> {
+        let mut seqs = Vec::new();
+        m.drain_ready(
+            Instant::now() + Duration::from_secs(3600),
+            &mut |_, p| match p {
+                UdpPacket::Rtp(p) => seqs.push(p.sequence_number()),
+                UdpPacket::RtpShared(p, _) => seqs.push(p.sequence_number()),
+                UdpPacket::Rtcp(_) => {}
+            },
+        );
+        seqs
+    }
+
+    fn transport(source: &str) -> Transport {
+        Transport::parse(&format!(
+            "RTP/AVP;unicast;source={source};server_port=6970-6971"
+        ))
+    }
+
+    #[test]
+    fn source_filter_drops_other_sources_in_the_kernel() {
+        let rx = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        rx.set_nonblocking(true).unwrap();
+        let tx = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let to = rx.local_addr().unwrap();
+        let mut buf = [0u8; 64];
+        // Another IPv4 source (TEST-NET-1: never an address here), an IPv6 one, and the
+        // sender's own address mapped into IPv6, which must match.
+        for (ip, kept) in [
+            ("192.0.2.1", false),
+            ("2001:db8::1", false),
+            ("::ffff:127.0.0.2", false),
+            ("127.0.0.1", true),
+            ("::ffff:127.0.0.1", true),
+        ] {
+            let ip: IpAddr = ip.parse().unwrap();
+            socket2::SockRef::from(&rx)
+                .attach_filter(&source_filter(ip))
+                .unwrap();
+            let before = drops(&rx);
+            tx.send_to(b"x", to).unwrap();
+            if kept {
+                let end = Instant::now() + Duration::from_secs(5);
+                let n = loop {
+                    match rx.recv(&mut buf) {
+                        Ok(n) => break n,
+                        Err(_) if Instant::now() < end => {
+                            std::thread::sleep(Duration::from_millis(1))
+                        }
+                        Err(e) => panic!("{ip}: kept datagram not received: {e}"),
+                    }
+                };
+                assert_eq!(n, 1, "{ip}");
+                assert_eq!(drops(&rx), before, "{ip}");
+            } else {
+                wait_drops(&rx, before + 1);
+                assert!(
+                    rx.recv(&mut buf).is_err(),
+                    "{ip}: dropped datagram was queued"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn source_filter_on_ipv6() {
+        let Ok(rx) = std::net::UdpSocket::bind("[::1]:0") else {
+            return; // no IPv6 loopback on this machine
+        };
+        rx.set_nonblocking(true).unwrap();
+        let tx = std::net::UdpSocket::bind("[::1]:0").unwrap();
+        let to = rx.local_addr().unwrap();
+        let mut buf = [0u8; 64];
+        socket2::SockRef::from(&rx)
+            .attach_filter(&source_filter("::2".parse().unwrap()))
+            .unwrap();
+        tx.send_to(b"x", to).unwrap();
+        wait_drops(&rx, 1);
+        assert!(rx.recv(&mut buf).is_err());
+        socket2::SockRef::from(&rx)
+            .attach_filter(&source_filter("::1".parse().unwrap()))
+            .unwrap();
+        tx.send_to(b"y", to).unwrap();
+        let end = Instant::now() + Duration::from_secs(5);
+        loop {
+            match rx.recv(&mut buf) {
+                Ok(n) => {
+                    assert_eq!(&buf[..n], b"y");
+                    break;
+                }
+                Err(_) if Instant::now() < end => std::thread::sleep(Duration::from_millis(1)),
+                Err(e) => panic!("kept datagram not received: {e}"),
+            }
+        }
+        assert_eq!(drops(&rx), 1);
+    }
+
+    /// A stream on a polled RTP socket (`polled`) or one in tokio's polling; and a sender on
+    /// 127.0.0.1 aimed at it.
+    fn stream(polled: bool) -> (UdpMedia, std::net::UdpSocket, SocketAddr) {
+        let s =
+            UdpStream::bind_pair(IpAddr::V4(Ipv4Addr::LOCALHOST), None, 1 << 20, polled).unwrap();
+        let to = SocketAddr::from((Ipv4Addr::LOCALHOST, s.rtp_port()));
+        let coalesce = if polled {
+            Duration::from_millis(50)
+        } else {
+            Duration::ZERO
+        };
+        let mut m = UdpMedia::new(16, Duration::from_millis(100), 64 * 1024, coalesce);
+        m.add(0, s);
+        let tx = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        (m, tx, to)
+    }
+
+    fn set_server(m: &mut UdpMedia, source: &str) {
+        m.streams[0]
+            .1
+            .set_server(&transport(source), IpAddr::V4(Ipv4Addr::LOCALHOST));
+    }
+
+    /// Lets tokio see the sockets in its polling readable (bounded).
+    async fn settle(m: &UdpMedia) {
+        let _ = tokio::time::timeout(Duration::from_millis(5), m.wait_readable()).await;
+    }
+
+    /// Drains until `want` packets came (bounded); all the sequence numbers seen.
+    async fn drain_until(m: &mut UdpMedia, want: usize) -> Vec<u16> {
+        let end = Instant::now() + Duration::from_secs(5);
+        let mut seqs = Vec::new();
+        while seqs.len() < want && Instant::now() < end {
+            settle(m).await;
+            seqs.extend(drain(m));
+        }
+        seqs
+    }
+
+    #[tokio::test]
+    async fn packets_from_the_server_pass_with_and_without_addresses() {
+        for polled in [false, true] {
+            let (mut m, tx, to) = stream(polled);
+            set_server(&mut m, "127.0.0.1");
+            assert_eq!(m.streams[0].1.filter, Filter::Attached, "polled {polled}");
+            for seq in 1..=3 {
+                tx.send_to(&rtp_datagram(seq), to).unwrap();
+            }
+            assert_eq!(drain_until(&mut m, 3).await, [1, 2, 3], "polled {polled}");
+            // A receive found the queue empty: no more addresses asked for.
+            assert_eq!(m.streams[0].1.filter, Filter::Clean, "polled {polled}");
+            for seq in 4..=6 {
+                tx.send_to(&rtp_datagram(seq), to).unwrap();
+            }
+            assert_eq!(drain_until(&mut m, 3).await, [4, 5, 6], "polled {polled}");
+            assert_eq!(m.foreign, 0);
+        }
+    }
+
+    #[tokio::test]
+    async fn packets_from_elsewhere_are_dropped_also_those_queued_before_the_filter() {
+        for polled in [false, true] {
+            let (mut m, tx, to) = stream(polled);
+            // Queued before the server (and so the filter) is known.
+            tx.send_to(&rtp_datagram(1), to).unwrap();
+            let rtp = match &m.streams[0].1.rtp {
+                RtpSocket::Reactor(s) => socket2::SockRef::from(s).local_addr().unwrap(),
+                RtpSocket::Polled(s) => socket2::SockRef::from(s).local_addr().unwrap(),
+            };
+            assert_eq!(rtp.as_socket().unwrap(), to);
+            std::thread::sleep(Duration::from_millis(20));
+            set_server(&mut m, "192.0.2.1");
+            assert_eq!(m.streams[0].1.filter, Filter::Attached);
+            // Checked here (and counted) ...
+            let end = Instant::now() + Duration::from_secs(5);
+            while m.foreign == 0 && Instant::now() < end {
+                settle(&m).await;
+                assert_eq!(drain(&mut m), Vec::<u16>::new(), "polled {polled}");
+            }
+            assert_eq!(m.foreign, 1, "polled {polled}");
+            // ... and later ones dropped by the kernel.
+            let before = match &m.streams[0].1.rtp {
+                RtpSocket::Reactor(s) => drops(s),
+                RtpSocket::Polled(s) => drops(s),
+            };
+            tx.send_to(&rtp_datagram(2), to).unwrap();
+            match &m.streams[0].1.rtp {
+                RtpSocket::Reactor(s) => wait_drops(s, before + 1),
+                RtpSocket::Polled(s) => wait_drops(s, before + 1),
+            }
+            settle(&m).await;
+            assert_eq!(drain(&mut m), Vec::<u16>::new(), "polled {polled}");
+        }
     }
 }
