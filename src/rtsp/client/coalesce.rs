@@ -193,6 +193,75 @@ impl DrainClock {
     }
 }
 
+/// A polled socket's fill is read (`SO_MEMINFO`, a system call) at least every this many
+/// drains; in between it is estimated from what the drains read.
+pub(crate) const PROBE_EVERY: u32 = 8;
+/// An estimate above this fraction of the buffer has the next drain read the fill instead.
+const PROBE_NEAR: (usize, usize) = (1, 16);
+
+/// When a polled socket's fill is read and when it is estimated ([`DrainClock`] needs one per
+/// drain). The kernel accounts a queued datagram as its payload plus an overhead that depends
+/// on how the network path allocated it; a reading followed by a drain that read the whole
+/// queue gives both the kernel's bytes per payload byte and per datagram, and a later drain
+/// that read everything is estimated with whichever of the two gives more (datagrams of
+/// another size than at the reading make the estimate high, never low). The fill is read
+/// again every [`PROBE_EVERY`] drains, after a drain that left datagrams behind, and after an
+/// estimate near the [`TARGET_FILL`] (above [`PROBE_NEAR`]).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct FillProbe {
+    /// From the last reading: the buffer's size, kernel bytes per 1024 payload bytes, and
+    /// per datagram.
+    last: Option<(usize, u64, u64)>,
+    /// Drains since that reading.
+    since: u32,
+    /// The next drain reads the fill.
+    read_next: bool,
+}
+
+impl FillProbe {
+    /// Whether this drain reads the fill before reading the socket.
+    pub(crate) fn due(&self) -> bool {
+        self.last.is_none() || self.read_next || self.since >= PROBE_EVERY
+    }
+
+    /// The fill read before a drain that then read `bytes` in `datagrams`; `complete`: the
+    /// drain read until the socket had nothing more.
+    pub(crate) fn on_reading(&mut self, f: Fill, bytes: usize, datagrams: usize, complete: bool) {
+        self.since = 0;
+        self.read_next = !complete;
+        if complete && bytes > 0 && datagrams > 0 && f.capacity > 0 {
+            let q = f.queued as u64;
+            let per_kib = q.saturating_mul(1024).div_ceil(bytes as u64);
+            let per_datagram = q.div_ceil(datagrams as u64);
+            self.last = Some((f.capacity, per_kib, per_datagram));
+        } else if self.last.is_none() {
+            // Nothing learned yet: read again next time.
+            self.read_next = true;
+        }
+    }
+
+    /// The estimated fill of a drain that read `bytes` in `datagrams` without reading the
+    /// fill first (`None` when nothing is known: read it next time).
+    pub(crate) fn estimate(
+        &mut self,
+        bytes: usize,
+        datagrams: usize,
+        complete: bool,
+    ) -> Option<Fill> {
+        self.since = self.since.saturating_add(1);
+        let Some((capacity, per_kib, per_datagram)) = self.last else {
+            self.read_next = true;
+            return None;
+        };
+        let by_bytes = (bytes as u64).saturating_mul(per_kib) / 1024;
+        let by_datagrams = (datagrams as u64).saturating_mul(per_datagram);
+        let queued = usize::try_from(by_bytes.max(by_datagrams)).unwrap_or(usize::MAX);
+        self.read_next = !complete
+            || queued.saturating_mul(PROBE_NEAR.1) > capacity.saturating_mul(PROBE_NEAR.0);
+        Some(Fill { queued, capacity })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -358,5 +427,90 @@ mod tests {
         // An interval shorter than the first tick is the tick.
         assert_eq!(DrainClock::new(3 * MS).tick(), 3 * MS);
         assert_eq!(DrainClock::new(Duration::ZERO).tick(), MIN_TICK);
+    }
+
+    #[test]
+    fn the_fill_is_read_at_first_then_every_few_drains_and_estimated_in_between() {
+        let mut p = FillProbe::default();
+        assert!(p.due());
+        // 10 datagrams of 1400 bytes took 23 040 bytes of a 1 MiB buffer.
+        let cap = 1 << 20;
+        p.on_reading(
+            Fill {
+                queued: 23_040,
+                capacity: cap,
+            },
+            14_000,
+            10,
+            true,
+        );
+        for k in 1..=PROBE_EVERY {
+            assert!(!p.due(), "drain {k}");
+            let f = p.estimate(28_000, 20, true).unwrap();
+            assert_eq!(f.capacity, cap);
+            assert!((46_080..46_200).contains(&f.queued), "{f:?}");
+        }
+        assert!(p.due());
+        p.on_reading(
+            Fill {
+                queued: 0,
+                capacity: cap,
+            },
+            0,
+            0,
+            true,
+        );
+        assert!(!p.due(), "an empty reading keeps what was learned");
+        assert!(p.estimate(0, 0, true).is_some_and(|f| f.queued == 0));
+    }
+
+    #[test]
+    fn the_fill_estimate_errs_high_and_near_the_target_the_fill_is_read() {
+        let mut p = FillProbe::default();
+        let cap = 1 << 20;
+        p.on_reading(
+            Fill {
+                queued: 23_040,
+                capacity: cap,
+            },
+            14_000,
+            10,
+            true,
+        );
+        // Small datagrams (audio-sized): the per-datagram overhead rules.
+        let f = p.estimate(1_600, 10, true).unwrap();
+        assert_eq!(f.queued, 23_040);
+        // Large ones: the per-byte ratio rules.
+        let f = p.estimate(140_000, 10, true).unwrap();
+        assert!(f.queued >= 230_400, "{f:?}");
+        // That is above 1/16 of the buffer: the next drain reads it.
+        assert!(p.due());
+        p.on_reading(
+            Fill {
+                queued: 230_400,
+                capacity: cap,
+            },
+            140_000,
+            100,
+            true,
+        );
+        assert!(!p.due());
+        // A drain that left datagrams behind: the next one reads it.
+        let _ = p.estimate(14_000, 10, false);
+        assert!(p.due());
+        // A reading before a drain that was cut short teaches nothing and asks again.
+        let mut q = FillProbe::default();
+        q.on_reading(
+            Fill {
+                queued: 500_000,
+                capacity: cap,
+            },
+            14_000,
+            10,
+            false,
+        );
+        assert!(q.due());
+        assert!(q.estimate(14_000, 10, true).is_none());
+        assert!(q.due());
     }
 }

@@ -16,7 +16,7 @@ use bytes::{Bytes, BytesMut};
 use socket2::{Domain, Protocol, Socket, Type};
 use tokio::net::UdpSocket;
 
-use super::coalesce::{DrainClock, Fill};
+use super::coalesce::{DrainClock, Fill, FillProbe};
 use crate::rtp::packet::MAX_PACKET_LEN;
 use crate::rtp::rtcp::build_receiver_report_with_cname;
 use crate::rtp::{ReorderBuffer, RtpPacket, RtpPacketRef};
@@ -110,6 +110,8 @@ pub(crate) struct UdpStream {
     source: Option<IpAddr>,
     /// Whether the kernel drops RTP datagrams from other sources than `source`.
     filter: Filter,
+    /// When the fill of a polled RTP socket is read, and its estimates in between.
+    probe: FillProbe,
     /// The RTP socket is an IPv6 one.
     #[cfg_attr(not(any(target_os = "linux", target_os = "android")), allow(dead_code))]
     v6: bool,
@@ -206,6 +208,7 @@ impl UdpStream {
                 server_rtcp: None,
                 source: None,
                 filter: Filter::Off,
+                probe: FillProbe::default(),
                 v6: ip.is_ipv6(),
             });
         }
@@ -265,6 +268,7 @@ impl UdpStream {
             server_rtcp: None,
             source: None,
             filter: Filter::Off,
+            probe: FillProbe::default(),
             v6: group.is_ipv6(),
         })
     }
@@ -492,25 +496,24 @@ impl UdpMedia {
             } else {
                 MAX_DATAGRAMS_PER_DRAIN
             };
-            if left > 0
-                && let Some(r) = s.rtp.fill()
-            {
-                polled = true;
-                match r {
-                    Ok(f) => {
-                        if fill.is_none_or(|g| fullness(f) > fullness(g)) {
-                            fill = Some(f);
-                        }
-                    }
-                    Err(e) => tracing::debug!(error = %e, "SO_MEMINFO unreadable"),
-                }
-            }
+            // A polled socket due for a drain: its fill, read now or estimated afterwards.
+            let probing = left > 0 && s.rtp.is_polled();
+            let reading = if probing && s.probe.due() {
+                s.rtp.fill()
+            } else {
+                None
+            };
+            let (mut bytes, mut datagrams) = (0usize, 0usize);
+            // Whether the socket was found empty (not stopped by the fair share or an error).
+            let mut emptied = false;
             #[cfg(any(target_os = "linux", target_os = "android"))]
             while left > 0 {
                 // Each datagram where the call put it (in-order packets are borrowed from
                 // the call's area, see `udp_batch`).
                 let filtered = addrs == super::udp_batch::Addresses::Skip;
                 let mut each = |source: &Bytes, range: std::ops::Range<usize>, from| {
+                    bytes += range.len();
+                    datagrams += 1;
                     rtp(source, range, from, filtered);
                 };
                 let batch = match &s.rtp {
@@ -525,6 +528,7 @@ impl UdpMedia {
                     Ok(b) => {
                         left = left.saturating_sub(b.count);
                         if b.drained {
+                            emptied = true;
                             // The kernel found the queue empty after these datagrams (not just
                             // tokio's readiness: some were read): whatever came before the
                             // source filter has been read and checked.
@@ -536,7 +540,9 @@ impl UdpMedia {
                         }
                     }
                     Err(e) => {
-                        if e.kind() != std::io::ErrorKind::WouldBlock {
+                        if e.kind() == std::io::ErrorKind::WouldBlock {
+                            emptied = true;
+                        } else {
                             // ICMP port unreachable and the like: not fatal for UDP.
                             tracing::debug!(error = %e, "UDP receive error");
                         }
@@ -554,6 +560,25 @@ impl UdpMedia {
                 left -= 1;
                 let source = buf.split().freeze();
                 rtp(&source, 0..source.len(), Some(from), false);
+            }
+            if probing {
+                polled = true;
+                let f = match reading {
+                    Some(Ok(f)) => {
+                        s.probe.on_reading(f, bytes, datagrams, emptied);
+                        Some(f)
+                    }
+                    Some(Err(e)) => {
+                        tracing::debug!(error = %e, "SO_MEMINFO unreadable");
+                        None
+                    }
+                    None => s.probe.estimate(bytes, datagrams, emptied),
+                };
+                if let Some(f) = f
+                    && fill.is_none_or(|g| fullness(f) > fullness(g))
+                {
+                    fill = Some(f);
+                }
             }
             // Its fair share read, and maybe more waiting: drained again at once.
             more |= s.rtp.is_polled() && due && left == 0;
