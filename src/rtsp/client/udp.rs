@@ -516,12 +516,16 @@ impl UdpMedia {
                     datagrams += 1;
                     rtp(source, range, from, filtered);
                 };
+                let mut spill = super::udp_batch::Spill {
+                    buf: &mut buf,
+                    chunk,
+                };
                 let batch = match &s.rtp {
                     RtpSocket::Reactor(r) => {
-                        super::udp_batch::recv_batch(r, addrs, left, &mut each)
+                        super::udp_batch::recv_batch(r, addrs, left, &mut spill, &mut each)
                     }
                     RtpSocket::Polled(p) => {
-                        super::udp_batch::recv_batch_polled(p, addrs, left, &mut each)
+                        super::udp_batch::recv_batch_polled(p, addrs, left, &mut spill, &mut each)
                     }
                 };
                 match batch {

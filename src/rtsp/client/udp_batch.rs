@@ -30,8 +30,8 @@ use tokio::net::UdpSocket;
 
 use super::coalesce::Fill;
 
-/// Most datagrams read by one call (a 200 ms drain of a 4 Mbit/s stream in two calls).
-pub(crate) const MAX_BATCH: usize = 64;
+/// Most datagrams read by one call (a 200 ms drain of a 4 Mbit/s stream in one call).
+pub(crate) const MAX_BATCH: usize = 128;
 /// Bytes of a scratch slot: with the area's slot before it, the largest UDP payload fits.
 pub(crate) const SLOT: usize = 64 * 1024;
 /// First stride of the area slots: a datagram of an Ethernet-sized path (1500-byte MTU: at
@@ -39,8 +39,19 @@ pub(crate) const SLOT: usize = 64 * 1024;
 pub(crate) const FIRST_STRIDE: usize = 1536;
 /// Step the stride grows by when a longer datagram came.
 const STRIDE_STEP: usize = 512;
-/// Free areas (and areas still referred to, to be recycled) a thread keeps.
-pub(crate) const MAX_AREAS: usize = 16;
+/// Slots of an area: a call of up to [`MAX_BATCH`] datagrams spreads over as many areas as it
+/// needs, and an area no datagram reached goes back unused.
+pub(crate) const AREA_SLOTS: usize = 16;
+/// An area whose datagrams fill less than this fraction of it is not handed out: its datagrams
+/// are copied into the session's pooled read buffer, packed, and the area is reused at once.
+/// So a frame the caller keeps holds at most four times its bytes (a lone datagram would
+/// otherwise hold a whole area).
+pub(crate) const AREA_KEEP: (usize, usize) = (1, 4);
+/// Free areas a thread keeps.
+pub(crate) const MAX_FREE_AREAS: usize = 32;
+/// Areas handed out that a thread keeps track of, to recycle them once nothing refers to them
+/// (beyond that, the oldest is let go: freed with its last slice).
+pub(crate) const MAX_BUSY_AREAS: usize = 256;
 
 /// Which source addresses a receive call asks the kernel for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -68,10 +79,22 @@ struct Scratch {
     none: MultiHeaders<()>,
 }
 
+/// A thread's areas.
+struct Areas {
+    /// Free, most recently freed last.
+    free: Vec<BytesMut>,
+    /// Handed out, oldest first.
+    busy: Vec<Bytes>,
+}
+
 thread_local! {
     static SCRATCH_AREA: RefCell<Option<Scratch>> = const { RefCell::new(None) };
-    /// Areas handed out, most recent last: recycled once nothing else refers to them.
-    static AREAS: RefCell<Vec<Bytes>> = const { RefCell::new(Vec::new()) };
+    static AREAS: RefCell<Areas> = const {
+        RefCell::new(Areas {
+            free: Vec::new(),
+            busy: Vec::new(),
+        })
+    };
     /// This thread's slot stride in its areas.
     static STRIDE: Cell<usize> = const { Cell::new(FIRST_STRIDE) };
 }
@@ -81,32 +104,78 @@ pub(crate) fn stride() -> usize {
     STRIDE.try_with(Cell::get).unwrap_or(FIRST_STRIDE)
 }
 
-/// An initialised area of `len` bytes: the most recently used free one, else a new one.
+/// An initialised area of `len` bytes, recycled if one is free, else a new one.
 fn take_area(len: usize) -> BytesMut {
     let reused = AREAS
         .try_with(|a| {
-            let mut areas = a.try_borrow_mut().ok()?;
-            // Areas of another stride are forgotten (freed with their last slice).
-            areas.retain(|b| b.len() == len);
-            let i = areas.iter().rposition(Bytes::is_unique)?;
-            areas.remove(i).try_into_mut().ok()
+            let mut a = a.try_borrow_mut().ok()?;
+            // One of the latest handed out that nothing refers to any more (still in the
+            // cache), else a free one, else any handed out earlier that came free.
+            let busy = &mut a.busy;
+            let recent = busy.len().saturating_sub(MAX_CALL_AREAS)..busy.len();
+            if let Some(i) = recent
+                .rev()
+                .find(|&i| busy[i].len() == len && busy[i].is_unique())
+                && let Ok(m) = busy.remove(i).try_into_mut()
+            {
+                return Some(m);
+            }
+            if a.free.is_empty() {
+                let Areas { free, busy } = &mut *a;
+                let mut i = 0;
+                while i < busy.len() {
+                    if busy[i].is_unique() {
+                        let b = busy.remove(i);
+                        // Areas of another stride are let go.
+                        if b.len() == len
+                            && free.len() < MAX_FREE_AREAS
+                            && let Ok(m) = b.try_into_mut()
+                        {
+                            free.push(m);
+                        }
+                    } else {
+                        i += 1;
+                    }
+                }
+            }
+            while let Some(m) = a.free.pop() {
+                if m.len() == len {
+                    return Some(m);
+                }
+            }
+            None
         })
         .ok()
         .flatten();
     reused.unwrap_or_else(|| BytesMut::zeroed(len))
 }
 
-/// Keeps `area` (a clone of what was handed out) for recycling; the oldest kept one makes way
-/// when there are [`MAX_AREAS`].
-fn keep_area(area: &Bytes) {
+/// Gives back an area nothing refers to.
+fn free_area(m: BytesMut) {
     let _ = AREAS.try_with(|a| {
-        if let Ok(mut areas) = a.try_borrow_mut() {
-            if areas.len() >= MAX_AREAS {
-                areas.remove(0);
-            }
-            areas.push(area.clone());
+        if let Ok(mut a) = a.try_borrow_mut()
+            && a.free.len() < MAX_FREE_AREAS
+        {
+            a.free.push(m);
         }
     });
+}
+
+/// Keeps track of `area` (a clone of what is handed out) to recycle it later.
+fn busy_area(area: &Bytes) {
+    let _ = AREAS.try_with(|a| {
+        if let Ok(mut a) = a.try_borrow_mut() {
+            if a.busy.len() >= MAX_BUSY_AREAS {
+                a.busy.remove(0);
+            }
+            a.busy.push(area.clone());
+        }
+    });
+}
+
+#[cfg(test)]
+fn areas_kept() -> (usize, usize) {
+    AREAS.with_borrow(|a| (a.free.len(), a.busy.len()))
 }
 
 /// What one [`recv_batch`] call did.
@@ -117,18 +186,26 @@ pub(crate) struct Batch {
     pub(crate) drained: bool,
 }
 
+/// Where the datagrams of a call that are not handed out in their area go: the session's
+/// pooled read buffer, `chunk` bytes reserved at a time.
+pub(crate) struct Spill<'b> {
+    pub(crate) buf: &'b mut BytesMut,
+    pub(crate) chunk: usize,
+}
+
 /// Reads up to `want` datagrams (at most [`MAX_BATCH`]) from the non-blocking `sock` in one
 /// call, giving each to `each`. `Err(WouldBlock)` when none was ready.
 pub(crate) fn recv_batch(
     sock: &UdpSocket,
     addrs: Addresses,
     want: usize,
+    spill: &mut Spill<'_>,
     each: &mut Each<'_>,
 ) -> io::Result<Batch> {
     let vlen = want.clamp(1, MAX_BATCH);
     let mut count = 0;
     let r = sock.try_io(Interest::READABLE, || {
-        count = recv_into(sock.as_raw_fd(), addrs, vlen, each)?;
+        count = recv_into(sock.as_raw_fd(), addrs, vlen, spill, each)?;
         if count < vlen {
             // The kernel stopped because the queue was empty: tell tokio, so that the next
             // wait sleeps instead of trying (and failing) once more.
@@ -155,19 +232,32 @@ pub(crate) fn recv_batch_polled(
     sock: &std::net::UdpSocket,
     addrs: Addresses,
     want: usize,
+    spill: &mut Spill<'_>,
     each: &mut Each<'_>,
 ) -> io::Result<Batch> {
     let vlen = want.clamp(1, MAX_BATCH);
-    let count = recv_into(sock.as_raw_fd(), addrs, vlen, each)?;
+    let count = recv_into(sock.as_raw_fd(), addrs, vlen, spill, each)?;
     Ok(Batch {
         count,
         drained: count < vlen,
     })
 }
 
-/// A datagram as received: its length, source, whether the kernel cut it short, and (longer
-/// than the stride) the buffer it was joined into.
-type Meta = (usize, Option<SocketAddr>, bool, Option<Bytes>);
+/// Where a datagram read by [`recv_into`] lies.
+#[derive(Clone)]
+enum Place {
+    /// In its slot of area `n`.
+    Area(usize),
+    /// At `start` in the spill buffer's part taken after the call.
+    Spilled(usize),
+    /// Longer than the stride: joined into a buffer of its own.
+    Joined(Bytes),
+    /// Cut short by the kernel (only with jumbograms): dropped.
+    Truncated,
+}
+
+/// Areas one call may use.
+const MAX_CALL_AREAS: usize = MAX_BATCH / AREA_SLOTS;
 
 /// One `recvmmsg` of up to `vlen` datagrams; how many were read (`Err(WouldBlock)`: none).
 /// `each` is called after the scratch region is let go of.
@@ -175,11 +265,17 @@ fn recv_into(
     fd: std::os::fd::RawFd,
     addrs: Addresses,
     vlen: usize,
+    spill: &mut Spill<'_>,
     each: &mut Each<'_>,
 ) -> io::Result<usize> {
     let stride = stride();
-    let mut area = take_area(MAX_BATCH * stride);
-    let mut meta: [Meta; MAX_BATCH] = std::array::from_fn(|_| (0, None, false, None));
+    let area_len = AREA_SLOTS * stride;
+    let mut areas: [Option<BytesMut>; MAX_CALL_AREAS] = Default::default();
+    for a in areas.iter_mut().take(vlen.div_ceil(AREA_SLOTS)) {
+        *a = Some(take_area(area_len));
+    }
+    let mut meta = [(0usize, None::<SocketAddr>); MAX_BATCH];
+    let mut place: [Place; MAX_BATCH] = std::array::from_fn(|_| Place::Truncated);
     let mut count = 0;
     let r = SCRATCH_AREA.with(|cell| {
         let mut guard = cell
@@ -192,7 +288,10 @@ fn recv_into(
             none: MultiHeaders::preallocate(MAX_BATCH, None),
         });
         {
-            let mut heads = area.chunks_mut(stride);
+            let mut heads = areas
+                .iter_mut()
+                .flatten()
+                .flat_map(|a| a.chunks_mut(stride));
             let mut tails = s.mem.chunks_mut(SLOT);
             let mut iovs: [[IoSliceMut<'_>; 2]; MAX_BATCH] = std::array::from_fn(|_| {
                 [
@@ -202,78 +301,129 @@ fn recv_into(
             });
             let iovs = iovs.iter_mut().take(vlen);
             let flags = MsgFlags::MSG_DONTWAIT;
+            let mut note = |m: &mut (usize, Option<SocketAddr>),
+                            p: &mut Place,
+                            len: usize,
+                            from: Option<SocketAddr>,
+                            flags: MsgFlags| {
+                *m = (len, from);
+                if truncated(flags) {
+                    *p = Place::Truncated;
+                } else {
+                    *p = Place::Area(count / AREA_SLOTS);
+                }
+                count += 1;
+            };
             match addrs {
                 Addresses::V4 => {
-                    for (m, r) in meta
+                    for ((m, p), r) in meta
                         .iter_mut()
+                        .zip(place.iter_mut())
                         .zip(recvmmsg(fd, &mut s.v4, iovs, flags, None)?)
                     {
-                        *m = (
-                            r.bytes,
-                            r.address.map(SocketAddr::from),
-                            truncated(r.flags),
-                            None,
-                        );
-                        count += 1;
+                        note(m, p, r.bytes, r.address.map(SocketAddr::from), r.flags);
                     }
                 }
                 Addresses::V6 => {
-                    for (m, r) in meta
+                    for ((m, p), r) in meta
                         .iter_mut()
+                        .zip(place.iter_mut())
                         .zip(recvmmsg(fd, &mut s.v6, iovs, flags, None)?)
                     {
-                        *m = (
-                            r.bytes,
-                            r.address.map(SocketAddr::from),
-                            truncated(r.flags),
-                            None,
-                        );
-                        count += 1;
+                        note(m, p, r.bytes, r.address.map(SocketAddr::from), r.flags);
                     }
                 }
                 Addresses::Skip => {
-                    for (m, r) in meta
-                        .iter_mut()
-                        .zip(recvmmsg(fd, &mut s.none, iovs, flags, None)?)
-                    {
-                        *m = (r.bytes, None, truncated(r.flags), None);
-                        count += 1;
+                    for ((m, p), r) in meta.iter_mut().zip(place.iter_mut()).zip(recvmmsg(
+                        fd,
+                        &mut s.none,
+                        iovs,
+                        flags,
+                        None,
+                    )?) {
+                        note(m, p, r.bytes, None, r.flags);
                     }
                 }
             }
         }
         // Datagrams longer than the stride: joined from their two pieces.
-        for (i, m) in meta.iter_mut().take(count).enumerate() {
-            let (len, _, truncated, joined) = m;
-            if *len <= stride || *truncated {
+        for (i, (&(len, _), p)) in meta.iter().zip(place.iter_mut()).take(count).enumerate() {
+            let Place::Area(n) = *p else { continue };
+            if len <= stride {
                 continue;
             }
-            let head = area.get(i * stride..(i + 1) * stride).unwrap_or_default();
+            let at = (i % AREA_SLOTS) * stride;
+            let head = areas[n]
+                .as_deref()
+                .and_then(|a| a.get(at..at + stride))
+                .unwrap_or_default();
             let tail = s
                 .mem
-                .get(i * SLOT..i * SLOT + (*len - stride))
+                .get(i * SLOT..i * SLOT + (len - stride))
                 .unwrap_or_default();
-            let mut v = Vec::with_capacity(*len);
+            let mut v = Vec::with_capacity(len);
             v.extend_from_slice(head);
             v.extend_from_slice(tail);
-            *joined = Some(Bytes::from(v));
+            *p = Place::Joined(Bytes::from(v));
             let _ = STRIDE.try_with(|c| {
                 c.set(c.get().max(len.next_multiple_of(STRIDE_STEP)).min(SLOT));
             });
         }
         Ok::<(), io::Error>(())
     });
-    let area = area.freeze();
-    keep_area(&area);
-    r?;
-    for (i, (len, from, truncated, joined)) in meta.into_iter().take(count).enumerate() {
-        if truncated {
-            tracing::debug!(len, "truncated UDP datagram dropped");
-            continue;
+    // Areas: handed out when well filled; else their datagrams are copied out, packed, and
+    // they are free again, as are those no datagram reached.
+    let mut handed: [Option<Bytes>; MAX_CALL_AREAS] = Default::default();
+    let spilled_from = spill.buf.len();
+    for (n, slot) in areas.iter_mut().enumerate() {
+        let Some(area) = slot.take() else { continue };
+        let first = n * AREA_SLOTS;
+        let last = (first + AREA_SLOTS).min(count);
+        let in_area = |p: &Place| matches!(p, Place::Area(k) if *k == n);
+        let used: usize = (first..last)
+            .filter(|&i| in_area(&place[i]))
+            .map(|i| meta[i].0)
+            .sum();
+        if used == 0 {
+            free_area(area);
+        } else if used * AREA_KEEP.1 >= area_len * AREA_KEEP.0 {
+            let b = area.freeze();
+            busy_area(&b);
+            handed[n] = Some(b);
+        } else {
+            for i in first..last {
+                if in_area(&place[i]) {
+                    let at = (i % AREA_SLOTS) * stride;
+                    let data = area.get(at..at + meta[i].0).unwrap_or_default();
+                    if spill.buf.capacity() - spill.buf.len() < data.len() {
+                        spill.buf.reserve(spill.chunk.max(data.len()));
+                    }
+                    place[i] = Place::Spilled(spill.buf.len() - spilled_from);
+                    spill.buf.extend_from_slice(data);
+                }
+            }
+            free_area(area);
         }
-        match joined {
-            Some(b) => each(&b, 0..b.len(), from),
-            None => each(&area, i * stride..i * stride + len, from),
+    }
+    r?;
+    // (The buffer is empty between uses: what came before, if anything, is sliced off.)
+    let spilled =
+        (spill.buf.len() > spilled_from).then(|| spill.buf.split().freeze().slice(spilled_from..));
+    for (i, (&(len, from), p)) in meta.iter().zip(place).take(count).enumerate() {
+        match p {
+            Place::Area(n) => {
+                if let Some(b) = &handed[n] {
+                    let at = (i % AREA_SLOTS) * stride;
+                    each(b, at..at + len, from);
+                }
+            }
+            Place::Spilled(at) => {
+                if let Some(b) = &spilled {
+                    each(b, at..at + len, from);
+                }
+            }
+            Place::Joined(b) => each(&b, 0..b.len(), from),
+            Place::Truncated => tracing::debug!(len, "truncated UDP datagram dropped"),
         }
     }
     Ok(count)
@@ -322,27 +472,40 @@ mod tests {
         (0..len).map(|k| (i * 131 + k * 7) as u8).collect()
     }
 
-    /// Receives `n` datagrams (bounded wait), each as its bytes, with the `Bytes` they lie in.
-    fn receive(rx: &std::net::UdpSocket, n: usize, addrs: Addresses) -> Vec<(Bytes, Vec<u8>)> {
-        let mut got = Vec::new();
+    /// Sends datagrams `first + k` of `lens[k]` bytes, and waits (bounded) until the first is
+    /// queued (loopback delivers within the sender's system call, in order).
+    fn send(rx: &std::net::UdpSocket, tx: &std::net::UdpSocket, first: usize, lens: &[usize]) {
+        for (k, &len) in lens.iter().enumerate() {
+            tx.send(&datagram(first + k, len)).unwrap();
+        }
         let end = Instant::now() + Duration::from_secs(5);
-        while got.len() < n {
-            assert!(
-                Instant::now() < end,
-                "only {} of {n} datagrams came",
-                got.len()
-            );
-            let mut each = |b: &Bytes, r: Range<usize>, from: Option<SocketAddr>| {
-                assert_eq!(from.is_some(), addrs != Addresses::Skip);
-                got.push((b.clone(), b[r].to_vec()));
-            };
-            match recv_batch_polled(rx, addrs, MAX_BATCH, &mut each) {
-                Ok(_) => {}
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    std::thread::sleep(Duration::from_millis(1));
-                }
-                Err(e) => panic!("{e}"),
-            }
+        let mut probe = [0u8; 1];
+        while rx.peek(&mut probe).is_err() {
+            assert!(Instant::now() < end, "datagrams not queued");
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+
+    /// One call (up to `MAX_BATCH`): each datagram as (its `Bytes`, its range, its bytes).
+    fn call(
+        rx: &std::net::UdpSocket,
+        buf: &mut BytesMut,
+        addrs: Addresses,
+    ) -> Vec<(Bytes, Range<usize>, Vec<u8>)> {
+        let mut got = Vec::new();
+        let mut each = |b: &Bytes, r: Range<usize>, from: Option<SocketAddr>| {
+            assert_eq!(from.is_some(), addrs != Addresses::Skip);
+            got.push((b.clone(), r.clone(), b[r].to_vec()));
+        };
+        let mut spill = Spill {
+            buf,
+            chunk: 64 * 1024,
+        };
+        match recv_batch_polled(rx, addrs, MAX_BATCH, &mut spill, &mut each) {
+            Ok(_) => {}
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+            Err(e) => panic!("{e}"),
         }
         got
     }
@@ -350,58 +513,98 @@ mod tests {
     #[test]
     fn datagrams_longer_than_the_stride_come_whole_and_the_stride_grows() {
         let (rx, tx) = pair();
+        let mut buf = BytesMut::new();
         assert_eq!(stride(), FIRST_STRIDE);
-        // Up to the largest UDP payload over IPv4 on loopback.
-        let lens = [
-            12,
-            1472,
-            FIRST_STRIDE,
-            FIRST_STRIDE + 1,
-            3000,
-            9000,
-            65_507,
-            100,
-        ];
+        // Longer than the first stride: joined whole, and the stride grows to fit them.
+        let lens = [12, 1472, FIRST_STRIDE, FIRST_STRIDE + 1, 3000, 100];
+        send(&rx, &tx, 0, &lens);
+        let got = call(&rx, &mut buf, Addresses::V4);
+        assert_eq!(got.len(), lens.len());
         for (i, &len) in lens.iter().enumerate() {
-            tx.send(&datagram(i, len)).unwrap();
+            assert_eq!(got[i].2, datagram(i, len), "datagram {i} ({len} bytes)");
         }
-        let got = receive(&rx, lens.len(), Addresses::V4);
-        for (i, &len) in lens.iter().enumerate() {
-            assert_eq!(got[i].1, datagram(i, len), "datagram {i} ({len} bytes)");
+        assert_eq!(stride(), 3072);
+        // At the grown stride, such datagrams lie whole in an area (it is full enough to be
+        // handed out).
+        let many = [3000; AREA_SLOTS];
+        send(&rx, &tx, 100, &many);
+        let got = call(&rx, &mut buf, Addresses::Skip);
+        assert_eq!(got.len(), many.len());
+        for (k, g) in got.iter().enumerate() {
+            assert_eq!(g.2, datagram(100 + k, 3000));
+            assert_eq!(g.0.len(), AREA_SLOTS * 3072, "in an area");
+        }
+        // Up to the largest UDP payload over IPv4 on loopback.
+        let lens = [9000, 65_507, 40];
+        send(&rx, &tx, 200, &lens);
+        let got = call(&rx, &mut buf, Addresses::V4);
+        assert_eq!(got.len(), lens.len());
+        for (k, &len) in lens.iter().enumerate() {
+            assert_eq!(got[k].2, datagram(200 + k, len), "{len} bytes");
         }
         assert_eq!(stride(), SLOT, "grown to fit 65507 bytes");
-        // At the grown stride, long ones lie in the area.
-        tx.send(&datagram(9, 9000)).unwrap();
-        let got = receive(&rx, 1, Addresses::Skip);
-        assert_eq!(got[0].1, datagram(9, 9000));
-        assert_eq!(got[0].0.len(), MAX_BATCH * SLOT);
-        STRIDE.with(|c| c.set(FIRST_STRIDE));
+    }
+
+    #[test]
+    fn full_areas_are_handed_out_and_sparse_ones_copied_out_packed() {
+        let (rx, tx) = pair();
+        let mut buf = BytesMut::new();
+        // 33 datagrams: two full areas and a third with one datagram.
+        let lens = [1400; 33];
+        send(&rx, &tx, 0, &lens);
+        let got = call(&rx, &mut buf, Addresses::V4);
+        assert_eq!(got.len(), 33);
+        for (k, g) in got.iter().enumerate() {
+            assert_eq!(g.2, datagram(k, 1400), "datagram {k}");
+        }
+        let area_len = AREA_SLOTS * FIRST_STRIDE;
+        assert_eq!(got[0].0.len(), area_len);
+        assert_eq!(got[15].0.as_ptr(), got[0].0.as_ptr());
+        assert_eq!(got[16].0.len(), area_len);
+        assert_ne!(got[16].0.as_ptr(), got[0].0.as_ptr());
+        // The lone one was copied into the spill buffer, alone in its `Bytes`.
+        assert_eq!(got[32].0.len(), 1400);
+        assert_eq!(got[32].1, 0..1400);
+        // Small datagrams (audio-sized): packed side by side in the spill buffer.
+        let lens = [172; 10];
+        send(&rx, &tx, 50, &lens);
+        let got = call(&rx, &mut buf, Addresses::V4);
+        assert_eq!(got.len(), 10);
+        for (k, g) in got.iter().enumerate() {
+            assert_eq!(g.2, datagram(50 + k, 172));
+            assert_eq!(g.1, k * 172..(k + 1) * 172);
+            assert_eq!(g.0.as_ptr(), got[0].0.as_ptr());
+        }
     }
 
     #[test]
     fn areas_are_reused_only_once_nothing_refers_to_them() {
         let (rx, tx) = pair();
-        tx.send(&datagram(1, 1400)).unwrap();
-        let mut first = receive(&rx, 1, Addresses::V4);
-        let (held, bytes) = first.pop().unwrap();
+        let mut buf = BytesMut::new();
+        let full = [1400; AREA_SLOTS];
+        send(&rx, &tx, 0, &full);
+        let mut first = call(&rx, &mut buf, Addresses::V4);
+        let (held, range, bytes) = first.swap_remove(3);
+        drop(first);
         let held_at = held.as_ptr();
-        // Still referred to: the next call gets another area, and what is held is intact.
-        for round in 2..40 {
-            tx.send(&datagram(round, 1400)).unwrap();
-            let got = receive(&rx, 1, Addresses::V4);
+        // Still referred to: later calls get other areas, and what is held stays intact.
+        for round in 1..40 {
+            send(&rx, &tx, 100 * round, &full);
+            let got = call(&rx, &mut buf, Addresses::V4);
+            assert_eq!(got.len(), AREA_SLOTS);
             assert_ne!(got[0].0.as_ptr(), held_at, "round {round}");
-            assert_eq!(got[0].1, datagram(round, 1400));
+            assert_eq!(got[5].2, datagram(100 * round + 5, 1400));
         }
-        assert_eq!(&held[..1400], &bytes[..]);
-        assert_eq!(bytes, datagram(1, 1400));
-        // Once every slice is dropped, the most recently used free area comes back.
+        assert_eq!(&held[range], &bytes[..]);
+        assert_eq!(bytes, datagram(3, 1400));
+        // Once every slice is dropped, areas come back: two calls in a row use the same one.
         drop(held);
-        tx.send(&datagram(50, 1400)).unwrap();
-        let a = receive(&rx, 1, Addresses::V4).pop().unwrap().0.as_ptr();
-        tx.send(&datagram(51, 1400)).unwrap();
-        let b = receive(&rx, 1, Addresses::V4).pop().unwrap().0.as_ptr();
+        send(&rx, &tx, 5000, &full);
+        let a = call(&rx, &mut buf, Addresses::V4)[0].0.as_ptr();
+        send(&rx, &tx, 6000, &full);
+        let b = call(&rx, &mut buf, Addresses::V4)[0].0.as_ptr();
         assert_eq!(a, b, "a free area is reused");
-        // The thread keeps a bounded number.
-        assert!(AREAS.with_borrow(Vec::len) <= MAX_AREAS);
+        let (free, busy) = areas_kept();
+        assert!(free <= MAX_FREE_AREAS && busy <= MAX_BUSY_AREAS);
     }
 }
