@@ -24,8 +24,9 @@ use crate::client::{FrameSource, Transport, VideoFrame};
 
 /// Bytes per TCP read (camlink's default read buffer).
 const TCP_READ: usize = 256 * 1024;
-/// Datagrams per `recvmmsg` call, and the room for each.
-const BATCH: usize = 64;
+/// Datagrams per `recvmmsg` call (camlink's most, `udp_batch::MAX_BATCH`), and the room for
+/// each (the light sender's datagrams are at most 1412 bytes).
+const BATCH: usize = 128;
 const DATAGRAM: usize = 2048;
 /// UDP receive buffer asked for (camlink asks the same; the kernel caps it at rmem_max).
 const UDP_RCVBUF: usize = 4 * 1024 * 1024;

@@ -25,6 +25,8 @@ use crate::{Error, ErrorKind, Result};
 
 /// Attempts at finding a free even/odd port pair.
 pub const MAX_BIND_ATTEMPTS: usize = 64;
+/// Datagrams the first receive call of a stream's first drain asks for.
+pub(crate) const FIRST_BATCH: usize = 16;
 /// Datagrams read from one socket per wake-up before the others get a turn.
 pub const MAX_DATAGRAMS_PER_DRAIN: usize = 256;
 /// Smallest shared receive buffer datagrams are read into (room for two of the largest
@@ -112,6 +114,11 @@ pub(crate) struct UdpStream {
     filter: Filter,
     /// When the fill of a polled RTP socket is read, and its estimates in between.
     probe: FillProbe,
+    /// About what the previous drain read: the first receive call of a drain asks for that
+    /// many (at least [`FIRST_BATCH`]; a call prepares room for each), into areas only if
+    /// there were a few.
+    #[cfg_attr(not(any(target_os = "linux", target_os = "android")), allow(dead_code))]
+    batch_hint: usize,
     /// The RTP socket is an IPv6 one.
     #[cfg_attr(not(any(target_os = "linux", target_os = "android")), allow(dead_code))]
     v6: bool,
@@ -209,6 +216,7 @@ impl UdpStream {
                 source: None,
                 filter: Filter::Off,
                 probe: FillProbe::default(),
+                batch_hint: FIRST_BATCH,
                 v6: ip.is_ipv6(),
             });
         }
@@ -269,6 +277,7 @@ impl UdpStream {
             source: None,
             filter: Filter::Off,
             probe: FillProbe::default(),
+            batch_hint: FIRST_BATCH,
             v6: group.is_ipv6(),
         })
     }
@@ -511,6 +520,15 @@ impl UdpMedia {
                 // Each datagram where the call put it (in-order packets are borrowed from
                 // the call's area, see `udp_batch`).
                 let filtered = addrs == super::udp_batch::Addresses::Skip;
+                // The first call asks for about what the previous drain read; more calls (a
+                // burst) for as many as one call takes.
+                let want = if datagrams == 0 {
+                    left.min(s.batch_hint.max(FIRST_BATCH))
+                } else {
+                    left
+                };
+                // Areas pay off when a drain brings several datagrams (see `udp_batch`).
+                let in_areas = s.batch_hint >= super::udp_batch::AREA_SLOTS / 4;
                 let mut each = |source: &Bytes, range: std::ops::Range<usize>, from| {
                     bytes += range.len();
                     datagrams += 1;
@@ -521,12 +539,12 @@ impl UdpMedia {
                     chunk,
                 };
                 let batch = match &s.rtp {
-                    RtpSocket::Reactor(r) => {
-                        super::udp_batch::recv_batch(r, addrs, left, &mut spill, &mut each)
-                    }
-                    RtpSocket::Polled(p) => {
-                        super::udp_batch::recv_batch_polled(p, addrs, left, &mut spill, &mut each)
-                    }
+                    RtpSocket::Reactor(r) => super::udp_batch::recv_batch(
+                        r, addrs, want, in_areas, &mut spill, &mut each,
+                    ),
+                    RtpSocket::Polled(p) => super::udp_batch::recv_batch_polled(
+                        p, addrs, want, in_areas, &mut spill, &mut each,
+                    ),
                 };
                 match batch {
                     Ok(b) => {
@@ -564,6 +582,10 @@ impl UdpMedia {
                 left -= 1;
                 let source = buf.split().freeze();
                 rtp(&source, 0..source.len(), Some(from), false);
+            }
+            #[cfg(any(target_os = "linux", target_os = "android"))]
+            if datagrams > 0 {
+                s.batch_hint = (datagrams + datagrams / 4).min(super::udp_batch::MAX_BATCH);
             }
             if probing {
                 polled = true;
@@ -925,5 +947,23 @@ mod tests {
             settle(&m).await;
             assert_eq!(drain(&mut m), Vec::<u16>::new(), "polled {polled}");
         }
+    }
+
+    #[tokio::test]
+    async fn a_drain_asks_for_about_what_the_previous_one_read() {
+        let (mut m, tx, to) = stream(true);
+        set_server(&mut m, "127.0.0.1");
+        assert_eq!(m.streams[0].1.batch_hint, FIRST_BATCH);
+        // 40 datagrams: a first call of 16, then one asking for all the rest.
+        for seq in 0..40 {
+            tx.send_to(&rtp_datagram(seq), to).unwrap();
+        }
+        assert_eq!(drain_until(&mut m, 40).await.len(), 40);
+        assert_eq!(m.streams[0].1.batch_hint, 50);
+        for seq in 40..42 {
+            tx.send_to(&rtp_datagram(seq), to).unwrap();
+        }
+        assert_eq!(drain_until(&mut m, 2).await, [40, 41]);
+        assert_eq!(m.streams[0].1.batch_hint, 2);
     }
 }

@@ -194,18 +194,22 @@ pub(crate) struct Spill<'b> {
 }
 
 /// Reads up to `want` datagrams (at most [`MAX_BATCH`]) from the non-blocking `sock` in one
-/// call, giving each to `each`. `Err(WouldBlock)` when none was ready.
+/// call, giving each to `each`. `Err(WouldBlock)` when none was ready. `in_areas`: received
+/// into areas (worth it when several datagrams are expected), else into the scratch region
+/// and copied out packed (one or two datagrams per call: a live-view client woken per
+/// arrival).
 pub(crate) fn recv_batch(
     sock: &UdpSocket,
     addrs: Addresses,
     want: usize,
+    in_areas: bool,
     spill: &mut Spill<'_>,
     each: &mut Each<'_>,
 ) -> io::Result<Batch> {
     let vlen = want.clamp(1, MAX_BATCH);
     let mut count = 0;
     let r = sock.try_io(Interest::READABLE, || {
-        count = recv_into(sock.as_raw_fd(), addrs, vlen, spill, each)?;
+        count = recv_into(sock.as_raw_fd(), addrs, vlen, in_areas, spill, each)?;
         if count < vlen {
             // The kernel stopped because the queue was empty: tell tokio, so that the next
             // wait sleeps instead of trying (and failing) once more.
@@ -232,11 +236,12 @@ pub(crate) fn recv_batch_polled(
     sock: &std::net::UdpSocket,
     addrs: Addresses,
     want: usize,
+    in_areas: bool,
     spill: &mut Spill<'_>,
     each: &mut Each<'_>,
 ) -> io::Result<Batch> {
     let vlen = want.clamp(1, MAX_BATCH);
-    let count = recv_into(sock.as_raw_fd(), addrs, vlen, spill, each)?;
+    let count = recv_into(sock.as_raw_fd(), addrs, vlen, in_areas, spill, each)?;
     Ok(Batch {
         count,
         drained: count < vlen,
@@ -244,14 +249,14 @@ pub(crate) fn recv_batch_polled(
 }
 
 /// Where a datagram read by [`recv_into`] lies.
-#[derive(Clone)]
+#[derive(Clone, Copy)]
 enum Place {
     /// In its slot of area `n`.
     Area(usize),
     /// At `start` in the spill buffer's part taken after the call.
     Spilled(usize),
-    /// Longer than the stride: joined into a buffer of its own.
-    Joined(Bytes),
+    /// Longer than the stride: joined into a buffer of its own (this one of the call's).
+    Joined(usize),
     /// Cut short by the kernel (only with jumbograms): dropped.
     Truncated,
 }
@@ -265,17 +270,22 @@ fn recv_into(
     fd: std::os::fd::RawFd,
     addrs: Addresses,
     vlen: usize,
+    in_areas: bool,
     spill: &mut Spill<'_>,
     each: &mut Each<'_>,
 ) -> io::Result<usize> {
     let stride = stride();
     let area_len = AREA_SLOTS * stride;
     let mut areas: [Option<BytesMut>; MAX_CALL_AREAS] = Default::default();
-    for a in areas.iter_mut().take(vlen.div_ceil(AREA_SLOTS)) {
-        *a = Some(take_area(area_len));
+    if in_areas {
+        for a in areas.iter_mut().take(vlen.div_ceil(AREA_SLOTS)) {
+            *a = Some(take_area(area_len));
+        }
     }
+    let spilled_from = spill.buf.len();
     let mut meta = [(0usize, None::<SocketAddr>); MAX_BATCH];
-    let mut place: [Place; MAX_BATCH] = std::array::from_fn(|_| Place::Truncated);
+    let mut place = [Place::Truncated; MAX_BATCH];
+    let mut joined: Vec<Bytes> = Vec::new();
     let mut count = 0;
     let r = SCRATCH_AREA.with(|cell| {
         let mut guard = cell
@@ -293,7 +303,10 @@ fn recv_into(
                 .flatten()
                 .flat_map(|a| a.chunks_mut(stride));
             let mut tails = s.mem.chunks_mut(SLOT);
-            let mut iovs: [[IoSliceMut<'_>; 2]; MAX_BATCH] = std::array::from_fn(|_| {
+            let mut iovs: [[IoSliceMut<'_>; 2]; MAX_BATCH] = std::array::from_fn(|i| {
+                if i >= vlen {
+                    return [IoSliceMut::new(&mut []), IoSliceMut::new(&mut [])];
+                }
                 [
                     IoSliceMut::new(heads.next().unwrap_or(&mut [])),
                     IoSliceMut::new(tails.next().unwrap_or(&mut [])),
@@ -346,9 +359,19 @@ fn recv_into(
                 }
             }
         }
-        // Datagrams longer than the stride: joined from their two pieces.
         for (i, (&(len, _), p)) in meta.iter().zip(place.iter_mut()).take(count).enumerate() {
             let Place::Area(n) = *p else { continue };
+            // Without areas: every datagram is in its scratch slot, copied out packed.
+            if !in_areas {
+                let data = s.mem.get(i * SLOT..i * SLOT + len).unwrap_or_default();
+                if spill.buf.capacity() - spill.buf.len() < len {
+                    spill.buf.reserve(spill.chunk.max(len));
+                }
+                *p = Place::Spilled(spill.buf.len() - spilled_from);
+                spill.buf.extend_from_slice(data);
+                continue;
+            }
+            // Longer than the stride: joined from its two pieces.
             if len <= stride {
                 continue;
             }
@@ -364,7 +387,8 @@ fn recv_into(
             let mut v = Vec::with_capacity(len);
             v.extend_from_slice(head);
             v.extend_from_slice(tail);
-            *p = Place::Joined(Bytes::from(v));
+            *p = Place::Joined(joined.len());
+            joined.push(Bytes::from(v));
             let _ = STRIDE.try_with(|c| {
                 c.set(c.get().max(len.next_multiple_of(STRIDE_STEP)).min(SLOT));
             });
@@ -374,7 +398,6 @@ fn recv_into(
     // Areas: handed out when well filled; else their datagrams are copied out, packed, and
     // they are free again, as are those no datagram reached.
     let mut handed: [Option<Bytes>; MAX_CALL_AREAS] = Default::default();
-    let spilled_from = spill.buf.len();
     for (n, slot) in areas.iter_mut().enumerate() {
         let Some(area) = slot.take() else { continue };
         let first = n * AREA_SLOTS;
@@ -422,7 +445,11 @@ fn recv_into(
                     each(b, at..at + len, from);
                 }
             }
-            Place::Joined(b) => each(&b, 0..b.len(), from),
+            Place::Joined(j) => {
+                if let Some(b) = joined.get(j) {
+                    each(b, 0..b.len(), from);
+                }
+            }
             Place::Truncated => tracing::debug!(len, "truncated UDP datagram dropped"),
         }
     }
@@ -487,6 +514,34 @@ mod tests {
         std::thread::sleep(Duration::from_millis(5));
     }
 
+    #[test]
+    fn without_areas_datagrams_are_copied_out_packed_long_ones_too() {
+        let (rx, tx) = pair();
+        let mut buf = BytesMut::new();
+        let lens = [1400, 12, 9000, 65_507, 1400];
+        send(&rx, &tx, 0, &lens);
+        let mut got = Vec::new();
+        let mut each = |b: &Bytes, r: Range<usize>, _: Option<SocketAddr>| {
+            got.push((b.clone(), r.clone(), b[r].to_vec()));
+        };
+        let mut spill = Spill {
+            buf: &mut buf,
+            chunk: 64 * 1024,
+        };
+        let b = recv_batch_polled(&rx, Addresses::V4, MAX_BATCH, false, &mut spill, &mut each)
+            .unwrap();
+        assert_eq!(b.count, lens.len());
+        let mut at = 0;
+        for (k, &len) in lens.iter().enumerate() {
+            assert_eq!(got[k].2, datagram(k, len), "{len} bytes");
+            assert_eq!(got[k].1, at..at + len, "packed");
+            assert_eq!(got[k].0.as_ptr(), got[0].0.as_ptr(), "one buffer");
+            at += len;
+        }
+        assert_eq!(stride(), FIRST_STRIDE, "no area, no stride change");
+        assert_eq!(areas_kept(), (0, 0), "no area taken");
+    }
+
     /// One call (up to `MAX_BATCH`): each datagram as (its `Bytes`, its range, its bytes).
     fn call(
         rx: &std::net::UdpSocket,
@@ -502,7 +557,7 @@ mod tests {
             buf,
             chunk: 64 * 1024,
         };
-        match recv_batch_polled(rx, addrs, MAX_BATCH, &mut spill, &mut each) {
+        match recv_batch_polled(rx, addrs, MAX_BATCH, true, &mut spill, &mut each) {
             Ok(_) => {}
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
             Err(e) => panic!("{e}"),
