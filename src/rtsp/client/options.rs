@@ -128,7 +128,7 @@ pub struct SessionOptions {
     /// several frames instead of one. Frames then come out in bursts, up to about this much
     /// later than without it; in exchange a stream costs less CPU (at 200 ms, in
     /// `scripts/bench-sessions.sh`: about 45 % of it with one TCP session, half with 500 TCP
-    /// sessions, three quarters with 500 UDP sessions, see `benches/README.md`): for
+    /// sessions, about 60 % with 500 UDP sessions, see `benches/README.md`): for
     /// recording rather than live view. Default zero (off: each arrival is read at once); at most
     /// [`MAX_READ_COALESCING`]. Other systems ignore it.
     ///
@@ -143,7 +143,8 @@ pub struct SessionOptions {
     ///   interval apart, sooner when their receive buffer (see
     ///   [`udp_receive_buffer`](Self::udp_receive_buffer)) was more than a quarter full at the
     ///   previous drain, so that a fast stream or a small buffer does not overflow (the clock
-    ///   starts at 10 ms and lengthens as the fill allows). A burst larger than the buffer
+    ///   starts at 10 ms and lengthens as the fill allows; the fill is read every eighth
+    ///   drain and estimated, on the high side, in between). A burst larger than the buffer
     ///   within one tick is still lost, as it would be for any reader that falls behind. RTCP
     ///   sockets wake the session as usual.
     pub read_coalescing: Duration,

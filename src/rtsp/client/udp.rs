@@ -3,6 +3,11 @@
 //! elsewhere), a reorder buffer per stream, NAT hole punching and RTCP back to the server.
 //! Multicast joins the group the server's `Transport` names.
 //!
+//! Unicast RTP sockets (Linux and Android) carry a socket filter on the server's address, so
+//! that the kernel drops datagrams from elsewhere before they are queued and receive calls
+//! need not ask for each datagram's source ([`source_filter`]); elsewhere each source is
+//! checked here.
+//!
 //! With read coalescing ([`SessionOptions::read_coalescing`](super::SessionOptions::read_coalescing),
 //! Linux and Android), the RTP sockets stay out of tokio's readiness polling (Linux wakes a
 //! datagram socket's waiter for every datagram) and are drained on a [`DrainClock`] whose tick
