@@ -196,6 +196,9 @@ impl DrainClock {
 /// A polled socket's fill is read (`SO_MEMINFO`, a system call) at least every this many
 /// drains; in between it is estimated from what the drains read.
 pub(crate) const PROBE_EVERY: u32 = 8;
+/// Least the kernel is taken to account per queued datagram (its buffer head alone takes more
+/// on Linux), so that a reading taken as nothing was queued teaches no zero ratio.
+pub(crate) const MIN_DATAGRAM_COST: u64 = 256;
 /// An estimate above this fraction of the buffer has the next drain read the fill instead.
 const PROBE_NEAR: (usize, usize) = (1, 16);
 
@@ -203,10 +206,13 @@ const PROBE_NEAR: (usize, usize) = (1, 16);
 /// drain). The kernel accounts a queued datagram as its payload plus an overhead that depends
 /// on how the network path allocated it; a reading followed by a drain that read the whole
 /// queue gives both the kernel's bytes per payload byte and per datagram, and a later drain
-/// that read everything is estimated with whichever of the two gives more (datagrams of
-/// another size than at the reading make the estimate high, never low). The fill is read
-/// again every [`PROBE_EVERY`] drains, after a drain that left datagrams behind, and after an
-/// estimate near the [`TARGET_FILL`] (above [`PROBE_NEAR`]).
+/// that read everything is estimated with whichever of the two gives more, so that datagrams
+/// of another size than at the reading are not underestimated (the ratios are at least one
+/// byte per payload byte and [`MIN_DATAGRAM_COST`] per datagram; a reading that saw less than
+/// that per datagram read teaches nothing). A path that changes how it allocates can still
+/// make an estimate low until the next reading: the fill is read every [`PROBE_EVERY`]
+/// drains, after a drain that left datagrams behind, and after an estimate above
+/// [`PROBE_NEAR`] of the buffer (a quarter of the [`TARGET_FILL`]).
 #[derive(Debug, Clone, Default)]
 pub(crate) struct FillProbe {
     /// From the last reading: the buffer's size, kernel bytes per 1024 payload bytes, and
@@ -221,7 +227,7 @@ pub(crate) struct FillProbe {
 impl FillProbe {
     /// Whether this drain reads the fill before reading the socket.
     pub(crate) fn due(&self) -> bool {
-        self.last.is_none() || self.read_next || self.since >= PROBE_EVERY
+        self.last.is_none() || self.read_next || self.since + 1 >= PROBE_EVERY
     }
 
     /// The fill read before a drain that then read `bytes` in `datagrams`; `complete`: the
@@ -229,10 +235,15 @@ impl FillProbe {
     pub(crate) fn on_reading(&mut self, f: Fill, bytes: usize, datagrams: usize, complete: bool) {
         self.since = 0;
         self.read_next = !complete;
-        if complete && bytes > 0 && datagrams > 0 && f.capacity > 0 {
-            let q = f.queued as u64;
-            let per_kib = q.saturating_mul(1024).div_ceil(bytes as u64);
-            let per_datagram = q.div_ceil(datagrams as u64);
+        let q = f.queued as u64;
+        if complete
+            && bytes > 0
+            && datagrams > 0
+            && f.capacity > 0
+            && q >= (datagrams as u64).saturating_mul(MIN_DATAGRAM_COST)
+        {
+            let per_kib = q.saturating_mul(1024).div_ceil(bytes as u64).max(1024);
+            let per_datagram = q.div_ceil(datagrams as u64).max(MIN_DATAGRAM_COST);
             self.last = Some((f.capacity, per_kib, per_datagram));
         } else if self.last.is_none() {
             // Nothing learned yet: read again next time.
@@ -444,7 +455,7 @@ mod tests {
             10,
             true,
         );
-        for k in 1..=PROBE_EVERY {
+        for k in 1..PROBE_EVERY {
             assert!(!p.due(), "drain {k}");
             let f = p.estimate(28_000, 20, true).unwrap();
             assert_eq!(f.capacity, cap);
@@ -512,5 +523,44 @@ mod tests {
         assert!(q.due());
         assert!(q.estimate(14_000, 10, true).is_none());
         assert!(q.due());
+    }
+
+    #[test]
+    fn a_reading_taken_as_nothing_was_queued_teaches_no_zero_ratio() {
+        let mut p = FillProbe::default();
+        let cap = 1 << 20;
+        // Read empty, then a datagram came before the receive call.
+        p.on_reading(
+            Fill {
+                queued: 0,
+                capacity: cap,
+            },
+            1400,
+            1,
+            true,
+        );
+        assert!(p.due(), "nothing learned: read again");
+        assert!(p.estimate(1400, 1, true).is_none());
+        // Even a reading lower than the payload gives at least the payload.
+        p.on_reading(
+            Fill {
+                queued: 2304,
+                capacity: cap,
+            },
+            1400,
+            1,
+            true,
+        );
+        p.on_reading(
+            Fill {
+                queued: 300,
+                capacity: cap,
+            },
+            1400,
+            1,
+            true,
+        );
+        let f = p.estimate(14_000, 10, true).unwrap();
+        assert!(f.queued >= 14_000, "{f:?}");
     }
 }

@@ -144,7 +144,7 @@ pub struct SessionOptions {
     ///   [`udp_receive_buffer`](Self::udp_receive_buffer)) was more than a quarter full at the
     ///   previous drain, so that a fast stream or a small buffer does not overflow (the clock
     ///   starts at 10 ms and lengthens as the fill allows; the fill is read every eighth
-    ///   drain and estimated, on the high side, in between). A burst larger than the buffer
+    ///   drain and estimated in between from what the drains read). A burst larger than the buffer
     ///   within one tick is still lost, as it would be for any reader that falls behind. RTCP
     ///   sockets wake the session as usual.
     pub read_coalescing: Duration,

@@ -1,5 +1,5 @@
 //! UDP media: an even/odd port pair per stream, large socket receive buffers, batched
-//! non-blocking reads (up to 64 datagrams per `recvmmsg` on Linux and Android, one per call
+//! non-blocking reads (up to 128 datagrams per `recvmmsg` on Linux and Android, one per call
 //! elsewhere), a reorder buffer per stream, NAT hole punching and RTCP back to the server.
 //! Multicast joins the group the server's `Transport` names.
 //!
@@ -116,6 +116,7 @@ pub(crate) struct UdpStream {
     /// Datagrams from other sources than this are ignored (unicast).
     source: Option<IpAddr>,
     /// Whether the kernel drops RTP datagrams from other sources than `source`.
+    #[cfg_attr(not(any(target_os = "linux", target_os = "android")), allow(dead_code))]
     filter: Filter,
     /// When the fill of a polled RTP socket is read, and its estimates in between.
     probe: FillProbe,
@@ -131,6 +132,7 @@ pub(crate) struct UdpStream {
 
 /// A socket filter on an RTP socket ([`source_filter`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(not(any(target_os = "linux", target_os = "android")), allow(dead_code))]
 enum Filter {
     /// None: each datagram's source is checked here.
     Off,
@@ -480,7 +482,7 @@ impl UdpMedia {
                            from: Option<SocketAddr>,
                            filtered: bool| {
                 let foreign_source = match (expected, from) {
-                    (Some(ip), Some(from)) => ip != from.ip(),
+                    (Some(ip), Some(from)) => ip.to_canonical() != from.ip().to_canonical(),
                     (Some(_), None) => !filtered,
                     (None, _) => false,
                 };
@@ -517,8 +519,16 @@ impl UdpMedia {
             } else {
                 None
             };
+            #[cfg_attr(
+                not(any(target_os = "linux", target_os = "android")),
+                allow(unused_mut)
+            )]
             let (mut bytes, mut datagrams) = (0usize, 0usize);
             // Whether the socket was found empty (not stopped by the fair share or an error).
+            #[cfg_attr(
+                not(any(target_os = "linux", target_os = "android")),
+                allow(unused_mut)
+            )]
             let mut emptied = false;
             #[cfg(any(target_os = "linux", target_os = "android"))]
             while left > 0 {

@@ -1,20 +1,24 @@
 //! Many datagrams per system call (`recvmmsg`, Linux and Android), received where the frames
 //! will refer to them.
 //!
-//! Each datagram of a call gets a slot of [`stride`] bytes in an *area* (one `Bytes` per call,
-//! which depacketizers refer to, see `udp::UdpPacket::RtpShared`) and, after it, a 64 KiB slot
-//! of a scratch region the thread keeps: the kernel scatters a datagram over the two, so that
-//! none is ever cut short, and the usual one (up to an Ethernet-sized path's 1472 bytes) lies
-//! whole in the area, with no copy. A longer one is joined into a buffer of its own, and the
-//! thread's stride grows to fit the next ones.
+//! Each datagram of a call gets a slot of [`stride`] bytes in an *area* (16 slots, one `Bytes`
+//! that depacketizers refer to, see `udp::UdpPacket::RtpShared`; a call spreads over as many
+//! areas as it needs) and, after it, a 64 KiB slot of a scratch region the thread keeps: the
+//! kernel scatters a datagram over the two, so that none is ever cut short, and the usual one
+//! (up to an Ethernet-sized path's 1472 bytes) lies whole in the area, with no copy. A longer
+//! one is joined into a buffer of its own, and the thread's stride grows to fit the next ones
+//! (up to [`MAX_STRIDE`]; it goes back after [`STRIDE_QUIET_CALLS`] calls without one).
 //!
 //! Both regions must be initialised memory to be handed to the kernel without unsafe code:
 //! areas are allocated zeroed once and then recycled, still initialised, once nothing refers
-//! to them any more ([`Bytes::try_into_mut`]): the most recently used free one first (still in
-//! the CPU cache). The RTSP client lets go of them before each wait (unfinished frames copy
-//! what they hold, `Depacketizer::release_buffers`), so a thread cycles through a few. The
-//! scratch region is allocated zeroed (fresh pages from the system) and a page of it only
-//! becomes resident once a datagram longer than the stride reaches it.
+//! to them any more ([`Bytes::try_into_mut`]): the latest handed out first (still in the CPU
+//! cache). The RTSP client lets go of them before each wait (unfinished frames copy what they
+//! hold, `Depacketizer::release_buffers`), so a thread cycles through a few. An area that its
+//! datagrams fill less than [`AREA_KEEP`] of is not handed out (its datagrams are copied out,
+//! packed), nor are areas when the previous drain brought only one or two datagrams: then
+//! every datagram lands in the scratch region and is copied out. The scratch region (8 MiB of
+//! address space per thread) is allocated zeroed, fresh pages from the system: a page of it
+//! becomes resident only once a datagram reaches it.
 
 use std::cell::{Cell, RefCell};
 use std::io::{self, IoSliceMut};
@@ -39,19 +43,26 @@ pub(crate) const SLOT: usize = 64 * 1024;
 pub(crate) const FIRST_STRIDE: usize = 1536;
 /// Step the stride grows by when a longer datagram came.
 const STRIDE_STEP: usize = 512;
+/// Largest stride: a jumbo frame's datagram (9000-byte MTU) fits; longer ones are always
+/// joined (so that one odd datagram cannot make every area of the thread huge).
+pub(crate) const MAX_STRIDE: usize = 9216;
+/// Receive calls of a thread without a datagram longer than [`FIRST_STRIDE`] after which the
+/// stride goes back to it.
+pub(crate) const STRIDE_QUIET_CALLS: u32 = 4096;
 /// Slots of an area: a call of up to [`MAX_BATCH`] datagrams spreads over as many areas as it
 /// needs, and an area no datagram reached goes back unused.
 pub(crate) const AREA_SLOTS: usize = 16;
 /// An area whose datagrams fill less than this fraction of it is not handed out: its datagrams
 /// are copied into the session's pooled read buffer, packed, and the area is reused at once.
-/// So a frame the caller keeps holds at most four times its bytes (a lone datagram would
-/// otherwise hold a whole area).
+/// So the areas that frames keep alive hold at most four times the bytes of their datagrams
+/// (a frame of one datagram may still keep a whole area alive, if the area is otherwise full
+/// of datagrams already let go).
 pub(crate) const AREA_KEEP: (usize, usize) = (1, 4);
 /// Free areas a thread keeps.
 pub(crate) const MAX_FREE_AREAS: usize = 32;
 /// Areas handed out that a thread keeps track of, to recycle them once nothing refers to them
 /// (beyond that, the oldest is let go: freed with its last slice).
-pub(crate) const MAX_BUSY_AREAS: usize = 256;
+pub(crate) const MAX_BUSY_AREAS: usize = 128;
 
 /// Which source addresses a receive call asks the kernel for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -95,13 +106,30 @@ thread_local! {
             busy: Vec::new(),
         })
     };
-    /// This thread's slot stride in its areas.
-    static STRIDE: Cell<usize> = const { Cell::new(FIRST_STRIDE) };
+    /// This thread's slot stride in its areas, and the receive calls since a datagram longer
+    /// than the first stride.
+    static STRIDE: Cell<(usize, u32)> = const { Cell::new((FIRST_STRIDE, 0)) };
 }
 
 /// This thread's current stride.
 pub(crate) fn stride() -> usize {
-    STRIDE.try_with(Cell::get).unwrap_or(FIRST_STRIDE)
+    STRIDE.try_with(|c| c.get().0).unwrap_or(FIRST_STRIDE)
+}
+
+/// After a call: `longest`, its longest datagram, grows the stride (up to [`MAX_STRIDE`]); a
+/// long run of calls without a long one brings it back to [`FIRST_STRIDE`].
+fn adapt_stride(longest: usize) {
+    let _ = STRIDE.try_with(|c| {
+        let (stride, quiet) = c.get();
+        c.set(if longest > FIRST_STRIDE {
+            let want = longest.next_multiple_of(STRIDE_STEP).min(MAX_STRIDE);
+            (stride.max(want), 0)
+        } else if quiet + 1 >= STRIDE_QUIET_CALLS {
+            (FIRST_STRIDE, 0)
+        } else {
+            (stride, quiet + 1)
+        });
+    });
 }
 
 /// An initialised area of `len` bytes, recycled if one is free, else a new one.
@@ -161,12 +189,28 @@ fn free_area(m: BytesMut) {
     });
 }
 
-/// Keeps track of `area` (a clone of what is handed out) to recycle it later.
+/// Keeps track of `area` (a clone of what is handed out) to recycle it later. When the list
+/// is full, the areas in it that came free are let go (beyond what the free list keeps), and
+/// if none had, the oldest is no longer tracked (freed with its last slice).
 fn busy_area(area: &Bytes) {
     let _ = AREAS.try_with(|a| {
         if let Ok(mut a) = a.try_borrow_mut() {
             if a.busy.len() >= MAX_BUSY_AREAS {
-                a.busy.remove(0);
+                let Areas { free, busy } = &mut *a;
+                busy.retain_mut(|b| {
+                    if !b.is_unique() {
+                        return true;
+                    }
+                    if free.len() < MAX_FREE_AREAS
+                        && let Ok(m) = std::mem::take(b).try_into_mut()
+                    {
+                        free.push(m);
+                    }
+                    false
+                });
+                if busy.len() >= MAX_BUSY_AREAS {
+                    busy.remove(0);
+                }
             }
             a.busy.push(area.clone());
         }
@@ -389,9 +433,6 @@ fn recv_into(
             v.extend_from_slice(tail);
             *p = Place::Joined(joined.len());
             joined.push(Bytes::from(v));
-            let _ = STRIDE.try_with(|c| {
-                c.set(c.get().max(len.next_multiple_of(STRIDE_STEP)).min(SLOT));
-            });
         }
         Ok::<(), io::Error>(())
     });
@@ -429,6 +470,9 @@ fn recv_into(
         }
     }
     r?;
+    if in_areas {
+        adapt_stride(meta.iter().take(count).map(|m| m.0).max().unwrap_or(0));
+    }
     // (The buffer is empty between uses: what came before, if anything, is sliced off.)
     let spilled =
         (spill.buf.len() > spilled_from).then(|| spill.buf.split().freeze().slice(spilled_from..));
@@ -528,8 +572,8 @@ mod tests {
             buf: &mut buf,
             chunk: 64 * 1024,
         };
-        let b = recv_batch_polled(&rx, Addresses::V4, MAX_BATCH, false, &mut spill, &mut each)
-            .unwrap();
+        let b =
+            recv_batch_polled(&rx, Addresses::V4, MAX_BATCH, false, &mut spill, &mut each).unwrap();
         assert_eq!(b.count, lens.len());
         let mut at = 0;
         for (k, &len) in lens.iter().enumerate() {
@@ -597,7 +641,42 @@ mod tests {
         for (k, &len) in lens.iter().enumerate() {
             assert_eq!(got[k].2, datagram(200 + k, len), "{len} bytes");
         }
-        assert_eq!(stride(), SLOT, "grown to fit 65507 bytes");
+        assert_eq!(stride(), MAX_STRIDE, "grown up to its cap");
+    }
+
+    #[test]
+    fn a_full_list_of_areas_handed_out_lets_go_of_those_that_came_free() {
+        let len = AREA_SLOTS * FIRST_STRIDE;
+        let held: Vec<Bytes> = (0..4).map(|_| BytesMut::zeroed(len).freeze()).collect();
+        for b in &held {
+            busy_area(b);
+        }
+        for _ in 4..MAX_BUSY_AREAS {
+            busy_area(&BytesMut::zeroed(len).freeze());
+        }
+        assert_eq!(areas_kept(), (0, MAX_BUSY_AREAS));
+        // Full: the free ones go to the free list (as many as it keeps) or are let go; the
+        // four still held stay tracked.
+        busy_area(&BytesMut::zeroed(len).freeze());
+        assert_eq!(areas_kept(), (MAX_FREE_AREAS, 5));
+        drop(held);
+    }
+
+    #[test]
+    fn the_stride_is_capped_and_goes_back_after_a_quiet_run() {
+        assert_eq!(stride(), FIRST_STRIDE);
+        adapt_stride(1400);
+        assert_eq!(stride(), FIRST_STRIDE);
+        adapt_stride(2000);
+        assert_eq!(stride(), 2048);
+        adapt_stride(65_507);
+        assert_eq!(stride(), MAX_STRIDE);
+        for _ in 1..STRIDE_QUIET_CALLS {
+            adapt_stride(1400);
+        }
+        assert_eq!(stride(), MAX_STRIDE);
+        adapt_stride(1400);
+        assert_eq!(stride(), FIRST_STRIDE);
     }
 
     #[test]
@@ -659,7 +738,5 @@ mod tests {
         send(&rx, &tx, 6000, &full);
         let b = call(&rx, &mut buf, Addresses::V4)[0].0.as_ptr();
         assert_eq!(a, b, "a free area is reused");
-        let (free, busy) = areas_kept();
-        assert!(free <= MAX_FREE_AREAS && busy <= MAX_BUSY_AREAS);
     }
 }
