@@ -99,6 +99,30 @@ async fn curl_digest_fetches_snapshot_and_soap() {
     assert_eq!(String::from_utf8_lossy(&out.stdout), "401");
 }
 
+/// Whether the only errors gst-launch reported come from rtspsrc's own shutdown after EOS:
+/// going to NULL it sends PAUSE, and the CLOSE that follows at once flushes the connection
+/// under that request in flight ("Could not send message", `gst_rtspsrc_pause` /
+/// `gst_rtspsrc_try_send`), a race inside GStreamer that depends on how fast the server
+/// answers (about one run in six here, against any server). Only after EOS, i.e. after the
+/// frames the test asks for came through.
+fn shutdown_race_only(stdout: &str, stderr: &str) -> bool {
+    let all = format!("{stdout}\n{stderr}");
+    let Some(eos) = all.find("Got EOS from element") else {
+        return false;
+    };
+    let errors: Vec<&str> = all
+        .lines()
+        .filter(|l| l.starts_with("ERROR") || l.contains("gstrtspsrc.c"))
+        .collect();
+    !errors.is_empty()
+        && all[..eos].lines().all(|l| !l.starts_with("ERROR"))
+        && errors.iter().all(|l| {
+            l.contains("Could not write to resource")
+                || l.contains("gst_rtspsrc_try_send")
+                || l.contains("gst_rtspsrc_pause")
+        })
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn gstreamer_rtspsrc_receives_h264_over_tcp_and_udp() {
     if !have("gst-launch-1.0", "--version") {
@@ -114,18 +138,22 @@ async fn gstreamer_rtspsrc_receives_h264_over_tcp_and_udp() {
             "rtspsrc location={} user-id=admin user-pw=gst-pw protocols={protocols} latency=0 ! rtph264depay ! h264parse ! avdec_h264 ! identity eos-after=30 ! fakesink",
             cam.rtsp_url("main")
         );
-        let mut args = vec![
-            "60".to_string(),
-            "gst-launch-1.0".to_string(),
-            "-q".to_string(),
-        ];
+        let mut args = vec!["60".to_string(), "gst-launch-1.0".to_string()];
         args.extend(pipeline.split(' ').map(str::to_string));
         let out = run(args).await;
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(
-            out.status.success(),
-            "rtspsrc {protocols}: {}\n{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
+            out.status.success() || shutdown_race_only(&stdout, &stderr),
+            "rtspsrc {protocols}: {stdout}\n{stderr}"
+        );
+        if !out.status.success() {
+            eprintln!("rtspsrc {protocols}: GStreamer's shutdown race, after EOS");
+        }
+        // `identity eos-after=30` ends the stream once 30 frames came through the decoder.
+        assert!(
+            stdout.contains("Got EOS from element"),
+            "rtspsrc {protocols}: no EOS, so not 30 frames: {stdout}\n{stderr}"
         );
     }
 }
