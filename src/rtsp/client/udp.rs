@@ -969,16 +969,27 @@ mod tests {
         let (mut m, tx, to) = stream(true);
         set_server(&mut m, "127.0.0.1");
         assert_eq!(m.streams[0].1.batch_hint, FIRST_BATCH);
-        // 40 datagrams: a first call of 16, then one asking for all the rest.
+        // 40 datagrams: a first call of 16, then one asking for all the rest. (Should the
+        // kernel queue them over more than one drain, the hint follows the last one.)
         for seq in 0..40 {
             tx.send_to(&rtp_datagram(seq), to).unwrap();
         }
-        assert_eq!(drain_until(&mut m, 40).await.len(), 40);
-        assert_eq!(m.streams[0].1.batch_hint, 50);
+        let (mut n, mut last) = (0, 0);
+        let end = Instant::now() + Duration::from_secs(5);
+        while n < 40 && Instant::now() < end {
+            settle(&m).await;
+            let got = drain(&mut m).len();
+            if got > 0 {
+                (n, last) = (n + got, got);
+            }
+        }
+        assert_eq!(n, 40);
+        assert_eq!(m.streams[0].1.batch_hint, last + last / 4);
         for seq in 40..42 {
             tx.send_to(&rtp_datagram(seq), to).unwrap();
         }
         assert_eq!(drain_until(&mut m, 2).await, [40, 41]);
-        assert_eq!(m.streams[0].1.batch_hint, 2);
+        // (or one each, if they came apart)
+        assert!([2, 1].contains(&m.streams[0].1.batch_hint));
     }
 }
