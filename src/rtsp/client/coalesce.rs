@@ -440,21 +440,19 @@ mod tests {
         assert_eq!(DrainClock::new(Duration::ZERO).tick(), MIN_TICK);
     }
 
+    /// A 1 MiB buffer's fill `queued` read before a drain of `bytes` in `n` datagrams.
+    fn read(p: &mut FillProbe, queued: usize, bytes: usize, n: usize, complete: bool) {
+        let capacity = 1 << 20;
+        p.on_reading(Fill { queued, capacity }, bytes, n, complete);
+    }
+
     #[test]
     fn the_fill_is_read_at_first_then_every_few_drains_and_estimated_in_between() {
         let mut p = FillProbe::default();
         assert!(p.due());
         // 10 datagrams of 1400 bytes took 23 040 bytes of a 1 MiB buffer.
         let cap = 1 << 20;
-        p.on_reading(
-            Fill {
-                queued: 23_040,
-                capacity: cap,
-            },
-            14_000,
-            10,
-            true,
-        );
+        read(&mut p, 23_040, 14_000, 10, true);
         for k in 1..PROBE_EVERY {
             assert!(!p.due(), "drain {k}");
             let f = p.estimate(28_000, 20, true).unwrap();
@@ -462,15 +460,7 @@ mod tests {
             assert!((46_080..46_200).contains(&f.queued), "{f:?}");
         }
         assert!(p.due());
-        p.on_reading(
-            Fill {
-                queued: 0,
-                capacity: cap,
-            },
-            0,
-            0,
-            true,
-        );
+        read(&mut p, 0, 0, 0, true);
         assert!(!p.due(), "an empty reading keeps what was learned");
         assert!(p.estimate(0, 0, true).is_some_and(|f| f.queued == 0));
     }
@@ -478,16 +468,7 @@ mod tests {
     #[test]
     fn the_fill_estimate_errs_high_and_near_the_target_the_fill_is_read() {
         let mut p = FillProbe::default();
-        let cap = 1 << 20;
-        p.on_reading(
-            Fill {
-                queued: 23_040,
-                capacity: cap,
-            },
-            14_000,
-            10,
-            true,
-        );
+        read(&mut p, 23_040, 14_000, 10, true);
         // Small datagrams (audio-sized): the per-datagram overhead rules.
         let f = p.estimate(1_600, 10, true).unwrap();
         assert_eq!(f.queued, 23_040);
@@ -496,30 +477,14 @@ mod tests {
         assert!(f.queued >= 230_400, "{f:?}");
         // That is above 1/16 of the buffer: the next drain reads it.
         assert!(p.due());
-        p.on_reading(
-            Fill {
-                queued: 230_400,
-                capacity: cap,
-            },
-            140_000,
-            100,
-            true,
-        );
+        read(&mut p, 230_400, 140_000, 100, true);
         assert!(!p.due());
         // A drain that left datagrams behind: the next one reads it.
         let _ = p.estimate(14_000, 10, false);
         assert!(p.due());
         // A reading before a drain that was cut short teaches nothing and asks again.
         let mut q = FillProbe::default();
-        q.on_reading(
-            Fill {
-                queued: 500_000,
-                capacity: cap,
-            },
-            14_000,
-            10,
-            false,
-        );
+        read(&mut q, 500_000, 14_000, 10, false);
         assert!(q.due());
         assert!(q.estimate(14_000, 10, true).is_none());
         assert!(q.due());
@@ -528,38 +493,13 @@ mod tests {
     #[test]
     fn a_reading_taken_as_nothing_was_queued_teaches_no_zero_ratio() {
         let mut p = FillProbe::default();
-        let cap = 1 << 20;
         // Read empty, then a datagram came before the receive call.
-        p.on_reading(
-            Fill {
-                queued: 0,
-                capacity: cap,
-            },
-            1400,
-            1,
-            true,
-        );
+        read(&mut p, 0, 1400, 1, true);
         assert!(p.due(), "nothing learned: read again");
         assert!(p.estimate(1400, 1, true).is_none());
         // Even a reading lower than the payload gives at least the payload.
-        p.on_reading(
-            Fill {
-                queued: 2304,
-                capacity: cap,
-            },
-            1400,
-            1,
-            true,
-        );
-        p.on_reading(
-            Fill {
-                queued: 300,
-                capacity: cap,
-            },
-            1400,
-            1,
-            true,
-        );
+        read(&mut p, 2304, 1400, 1, true);
+        read(&mut p, 300, 1400, 1, true);
         let f = p.estimate(14_000, 10, true).unwrap();
         assert!(f.queued >= 14_000, "{f:?}");
     }
