@@ -318,6 +318,28 @@ fn recv_into(
     spill: &mut Spill<'_>,
     each: &mut Each<'_>,
 ) -> io::Result<usize> {
+    // A call's bookkeeping lives in arrays on the stack, set up whole at each call: a small
+    // call (a live-view session woken per arrival) gets small ones.
+    if vlen <= SMALL_CALL {
+        recv_into_n::<SMALL_CALL>(fd, addrs, vlen, in_areas, spill, each)
+    } else {
+        recv_into_n::<MAX_BATCH>(fd, addrs, vlen, in_areas, spill, each)
+    }
+}
+
+/// Most datagrams of a call that [`recv_into`] sets up small arrays for.
+const SMALL_CALL: usize = 32;
+
+/// [`recv_into`] with arrays for `N` datagrams (`vlen` ≤ `N` ≤ [`MAX_BATCH`]).
+fn recv_into_n<const N: usize>(
+    fd: std::os::fd::RawFd,
+    addrs: Addresses,
+    vlen: usize,
+    in_areas: bool,
+    spill: &mut Spill<'_>,
+    each: &mut Each<'_>,
+) -> io::Result<usize> {
+    let vlen = vlen.min(N);
     let stride = stride();
     let area_len = AREA_SLOTS * stride;
     let mut areas: [Option<BytesMut>; MAX_CALL_AREAS] = Default::default();
@@ -327,8 +349,8 @@ fn recv_into(
         }
     }
     let spilled_from = spill.buf.len();
-    let mut meta = [(0usize, None::<SocketAddr>); MAX_BATCH];
-    let mut place = [Place::Truncated; MAX_BATCH];
+    let mut meta = [(0usize, None::<SocketAddr>); N];
+    let mut place = [Place::Truncated; N];
     let mut joined: Vec<Bytes> = Vec::new();
     let mut count = 0;
     let r = SCRATCH_AREA.with(|cell| {
@@ -347,7 +369,7 @@ fn recv_into(
                 .flatten()
                 .flat_map(|a| a.chunks_mut(stride));
             let mut tails = s.mem.chunks_mut(SLOT);
-            let mut iovs: [[IoSliceMut<'_>; 2]; MAX_BATCH] = std::array::from_fn(|i| {
+            let mut iovs: [[IoSliceMut<'_>; 2]; N] = std::array::from_fn(|i| {
                 if i >= vlen {
                     return [IoSliceMut::new(&mut []), IoSliceMut::new(&mut [])];
                 }
