@@ -12,8 +12,11 @@ use crate::{Error, Result};
 pub(crate) const MULTICAST_TTL: u32 = 1;
 
 /// A non-blocking UDP socket bound to `bind`, with SO_REUSEADDR when `reuse` (so that several
-/// listeners can share a multicast port).
+/// listeners can share a multicast port) and the port is a given one: on port 0 Linux would
+/// let the ephemeral port it picks be one another SO_REUSEADDR socket already has, and the two
+/// would share each other's datagrams.
 pub(crate) fn udp_socket(bind: SocketAddr, reuse: bool) -> Result<UdpSocket> {
+    let reuse = reuse && bind.port() != 0;
     let domain = if bind.is_ipv4() {
         Domain::IPV4
     } else {
@@ -84,4 +87,23 @@ pub fn ipv4_interfaces() -> Result<Vec<Ipv4Addr>> {
     v4.dedup();
     let outside: Vec<Ipv4Addr> = v4.iter().copied().filter(|a| !a.is_loopback()).collect();
     Ok(if outside.is_empty() { v4 } else { outside })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn ephemeral_ports_are_never_shared_even_when_reuse_is_asked() {
+        let any = SocketAddr::from((Ipv4Addr::LOCALHOST, 0));
+        let socks: Vec<UdpSocket> = (0..300).map(|_| udp_socket(any, true).unwrap()).collect();
+        let mut ports: Vec<u16> = socks
+            .iter()
+            .map(|s| s.local_addr().unwrap().port())
+            .collect();
+        ports.sort_unstable();
+        let n = ports.len();
+        ports.dedup();
+        assert_eq!(ports.len(), n, "two sockets got the same ephemeral port");
+    }
 }
